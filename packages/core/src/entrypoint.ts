@@ -1,0 +1,434 @@
+import { performance } from 'node:perf_hooks';
+import { Context } from './context';
+import {
+  resolveEntrypointOptions,
+  type EntrypointOptions,
+  type ResolvedEntrypointOptions,
+} from './entrypoint-options';
+import { InvalidArgumentError } from './errors/invalid-argument-error';
+import { InterruptSignalError } from './errors/interrupt-signal-error';
+import { InvalidStateError } from './errors/invalid-state-error';
+import { ShutdownTimeoutError } from './errors/shutdown-timeout-error';
+import { Event } from './event';
+import { getExtensions, type EntrypointExtension } from './extension';
+import { globalSlot } from './global-registry';
+import { configureConsoleLogger, getLogger } from './logger';
+import { loadPlugins } from './plugins';
+import { attachService, Service } from './service';
+import { Signal } from './signal';
+
+/** What PRE_START, POST_START, PRE_STOP and POST_STOP receivers get. */
+export interface EntrypointSignalPayload {
+  entrypoint: Entrypoint;
+  /** The services being started or stopped by this call. */
+  services: readonly Service<object>[];
+}
+
+/** How one service's stop went, as the shutdown report lists it. */
+export interface ServiceStopReport {
+  /** Class name, with the `name` option when there is one. */
+  service: string;
+  /** Time from the `stop()` call until stop and start both settled, in ms. */
+  durationMs: number;
+  /** The error `stop()` threw, if it did. */
+  error?: unknown;
+  /** True when it was still running when `shutdownTimeout` expired. */
+  timedOut: boolean;
+}
+
+interface Running {
+  service: Service<object>;
+  controller: AbortController;
+  startPromise: Promise<void>;
+}
+
+type EntrypointState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+const log = getLogger('aiomisc.entrypoint');
+const classSignals = globalSlot('entrypoint.signals', () => ({
+  PRE_START: new Signal<EntrypointSignalPayload>(),
+  POST_START: new Signal<EntrypointSignalPayload>(),
+  PRE_STOP: new Signal<EntrypointSignalPayload>(),
+  POST_STOP: new Signal<EntrypointSignalPayload>(),
+}));
+const current = globalSlot('entrypoint.current', () => ({ stack: [] as Entrypoint[] }));
+
+/** Class name of a service, with its `name` option when it has one. */
+export function serviceName(service: Service<object>): string {
+  const name = (service.options as { name?: unknown }).name;
+  return typeof name === 'string' ? `${service.constructor.name}(${name})` : service.constructor.name;
+}
+
+/**
+ * Starts services together and stops them gracefully: the seed's `entrypoint`.
+ *
+ * `start()` configures logging and the registered extensions, loads plugins, fires PRE_START,
+ * starts every service concurrently and resolves once each `start()` resolved or set its
+ * `startEvent`, then fires POST_START. If one start fails, the services already started are
+ * stopped and `start()` rejects with the original error. A started entrypoint keeps the
+ * process alive until it stops; SIGINT/SIGTERM stop it. `stop()` fires PRE_STOP, calls every
+ * `stop()` concurrently (all-settled: one that throws or hangs does not skip the others),
+ * aborts each service's signal, waits for the running `start()`s, fires POST_STOP and logs a
+ * shutdown report. A stop longer than `shutdownTimeout` is cut; on a signal (or a second
+ * signal) the process exits with code 70, naming the services that did not stop.
+ *
+ * @example
+ * ```ts
+ * await using ep = await entrypoint({ services: [new Api(), new Db()] }).start();
+ * await ep.closing(); // until SIGINT/SIGTERM
+ * ```
+ */
+export class Entrypoint implements AsyncDisposable {
+  /** Fired before services start, for every entrypoint; receivers get `{ entrypoint, services }`. */
+  static readonly PRE_START = classSignals.PRE_START;
+  /** Fired after services started. */
+  static readonly POST_START = classSignals.POST_START;
+  /** Fired before services stop. */
+  static readonly PRE_STOP = classSignals.PRE_STOP;
+  /** Fired after services stopped. */
+  static readonly POST_STOP = classSignals.POST_STOP;
+
+  /** This entrypoint's own PRE_START receivers, called after the class-level ones. */
+  readonly preStart = new Signal<EntrypointSignalPayload>();
+  /** This entrypoint's own POST_START receivers. */
+  readonly postStart = new Signal<EntrypointSignalPayload>();
+  /** This entrypoint's own PRE_STOP receivers. */
+  readonly preStop = new Signal<EntrypointSignalPayload>();
+  /** This entrypoint's own POST_STOP receivers. */
+  readonly postStop = new Signal<EntrypointSignalPayload>();
+
+  /** Options after defaults and `AIOMISC_*` variables. */
+  readonly options: Readonly<ResolvedEntrypointOptions>;
+  /** Values shared between this entrypoint's services. */
+  readonly context = new Context();
+  /** The last stop's per-service report. */
+  shutdownReport: ServiceStopReport[] = [];
+
+  readonly #initialServices: Service<object>[];
+  readonly #running = new Map<Service<object>, Running>();
+  readonly #closing = new Event();
+  #state: EntrypointState = 'idle';
+  #stopPromise: Promise<void> | undefined;
+  #keepAlive: NodeJS.Timeout | undefined;
+  #extensions: EntrypointExtension[] = [];
+  #signalHandlers = new Map<NodeJS.Signals, () => void>();
+
+  constructor(options: EntrypointOptions = {}) {
+    this.#initialServices = checkServices([...(options.services ?? [])]);
+    this.options = Object.freeze(resolveEntrypointOptions(options));
+  }
+
+  /**
+   * The entrypoint started most recently and not yet stopped.
+   * @throws {@link InvalidStateError} when none is running.
+   */
+  static current(): Entrypoint {
+    const top = current.stack.at(-1);
+    if (!top) throw new InvalidStateError('no current entrypoint is set');
+    return top;
+  }
+
+  /** The services running now. */
+  get services(): Service<object>[] {
+    return [...this.#running.keys()];
+  }
+
+  /** True between a successful `start()` and the beginning of `stop()`. */
+  get isRunning(): boolean {
+    return this.#state === 'running';
+  }
+
+  /**
+   * Starts logging, extensions, plugins and every service; resolves to the entrypoint.
+   * @throws the original error of the first service that failed to start, after the others stopped.
+   */
+  async start(): Promise<this> {
+    if (this.#state !== 'idle') throw new InvalidStateError(`entrypoint cannot start: it is ${this.#state}`);
+    this.#state = 'starting';
+    current.stack.push(this);
+    this.#keepAlive = setInterval(() => {}, 2 ** 30);
+    this.#installSignalHandlers();
+    try {
+      if (this.options.plugins) await loadPlugins();
+      await this.#setupExtensions();
+      for (const own of [this.preStart, this.postStart, this.preStop, this.postStop]) own.freeze();
+      await this.startServices(...this.#initialServices);
+      if (this.#stopPromise) throw new InvalidStateError('entrypoint was stopped while it was starting');
+    } catch (error) {
+      await this.#stopPromise?.catch(() => {});
+      await this.#release();
+      this.#state = 'stopped';
+      throw error;
+    }
+    this.#state = 'running';
+    return this;
+  }
+
+  /**
+   * Starts more services on a running entrypoint (or the initial ones during `start()`),
+   * firing PRE_START and POST_START with only these services. If one fails, the others of
+   * this call are stopped and the original error is thrown.
+   */
+  async startServices(...services: Service<object>[]): Promise<void> {
+    checkServices(services);
+    for (const service of services) {
+      if (this.#running.has(service)) {
+        throw new InvalidStateError(`${serviceName(service)} is already running in this entrypoint`);
+      }
+    }
+    const payload = { entrypoint: this, services };
+    await this.#emit(this.preStart, Entrypoint.PRE_START, payload);
+    try {
+      await Promise.all(services.map((service) => this.#startOne(service)));
+    } catch (error) {
+      log.error({ err: error }, `Service failed to start; stopping the ${services.length} started with it`);
+      const started = services.filter((service) => this.#running.has(service));
+      await this.#stopMany(started, error).catch(() => {});
+      throw error;
+    }
+    await this.#emit(this.postStart, Entrypoint.POST_START, payload);
+  }
+
+  /**
+   * Stops some of the running services, firing PRE_STOP and POST_STOP with only these.
+   * Resolves to their stop reports.
+   * @throws the first error a `stop()` threw, or {@link ShutdownTimeoutError}, after all settled.
+   */
+  async stopServices(...services: Service<object>[]): Promise<ServiceStopReport[]> {
+    checkServices(services);
+    return this.#stopMany(
+      services.filter((service) => this.#running.has(service)),
+      undefined,
+    );
+  }
+
+  /**
+   * Stops every service, then the extensions (log flush, pool close); idempotent: a second
+   * call returns the same promise. `error` reaches every service's `stop()`.
+   * @throws the first error a `stop()` threw, or {@link ShutdownTimeoutError}.
+   */
+  stop(error?: unknown): Promise<void> {
+    if (this.#stopPromise) return this.#stopPromise;
+    if (this.#state === 'idle' || this.#state === 'stopped') return Promise.resolve();
+    this.#state = 'stopping';
+    this.#closing.set();
+    this.#stopPromise = (async () => {
+      try {
+        await this.#stopMany(this.services, error);
+      } finally {
+        await this.#release();
+        this.#state = 'stopped';
+      }
+    })();
+    return this.#stopPromise;
+  }
+
+  /** Resolves when the stop begins (a signal, `stop()`, or the end of `run()`'s main). */
+  closing(): Promise<void> {
+    return this.#closing.wait();
+  }
+
+  /** `await using` support: stops the entrypoint. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #startOne(service: Service<object>): Promise<void> {
+    const controller = service[attachService](this);
+    let startPromise: Promise<void>;
+    try {
+      startPromise = Promise.resolve(service.start());
+    } catch (error) {
+      startPromise = Promise.reject(error);
+    }
+    this.#running.set(service, { service, controller, startPromise });
+    const t0 = this.options.debug ? performance.now() : 0;
+    await Promise.race([startPromise, service.startEvent.wait()]);
+    service.startEvent.set();
+    if (this.options.debug) {
+      log.debug(`${serviceName(service)} started in ${(performance.now() - t0).toFixed(1)} ms`);
+    }
+    startPromise.catch((error: unknown) => {
+      if (!controller.signal.aborted) {
+        log.error({ err: error }, `${serviceName(service)} failed after it started`);
+      }
+    });
+  }
+
+  async #stopMany(services: Service<object>[], error: unknown): Promise<ServiceStopReport[]> {
+    const payload = { entrypoint: this, services };
+    await this.#emit(this.preStop, Entrypoint.PRE_STOP, payload);
+    const t0 = performance.now();
+    const pending = new Set(services);
+    const reports: ServiceStopReport[] = services.map((service) => ({
+      service: serviceName(service),
+      durationMs: 0,
+      timedOut: false,
+    }));
+    const stops = services.map(async (service, index) => {
+      const report = reports[index]!;
+      const running = this.#running.get(service)!;
+      let stopping: Promise<void>;
+      try {
+        stopping = Promise.resolve(service.stop(error));
+      } catch (stopError) {
+        stopping = Promise.reject(stopError);
+      }
+      running.controller.abort(error ?? new InvalidStateError(`${report.service} is stopping`));
+      try {
+        await stopping;
+      } catch (stopError) {
+        report.error = stopError;
+      }
+      await running.startPromise.catch(() => {});
+      report.durationMs = performance.now() - t0;
+      pending.delete(service);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      Promise.all(stops).then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.options.shutdownTimeout);
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const service of services) this.#running.delete(service);
+    for (const [index, service] of services.entries()) {
+      if (pending.has(service)) {
+        reports[index]!.timedOut = true;
+        reports[index]!.durationMs = performance.now() - t0;
+      }
+    }
+    this.shutdownReport = reports;
+    this.#logReport(reports, performance.now() - t0);
+    await this.#emit(this.postStop, Entrypoint.POST_STOP, payload);
+    if (timedOut) {
+      throw new ShutdownTimeoutError(
+        this.options.shutdownTimeout,
+        reports.filter((report) => report.timedOut).map((report) => report.service),
+      );
+    }
+    const failed = reports.find((report) => report.error !== undefined);
+    if (failed) throw failed.error;
+    return reports;
+  }
+
+  #logReport(reports: ServiceStopReport[], totalMs: number): void {
+    if (reports.length === 0) return;
+    const failed = reports.filter((report) => report.error !== undefined);
+    const timedOut = reports.filter((report) => report.timedOut);
+    const slowest = [...reports].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3);
+    log.info(
+      { stopped: reports.length - failed.length - timedOut.length, failed: failed.length, timedOut: timedOut.length },
+      `Stopped ${reports.length} services in ${totalMs.toFixed(1)} ms; slowest: ${slowest
+        .map((report) => `${report.service} ${report.durationMs.toFixed(1)} ms`)
+        .join(', ')}`,
+    );
+    for (const report of failed) log.error({ err: report.error }, `${report.service} failed to stop`);
+    for (const report of timedOut) log.error(`${report.service} did not stop in ${this.options.shutdownTimeout} ms`);
+    if (this.options.debug) {
+      for (const report of reports) log.debug(`${report.service} stopped in ${report.durationMs.toFixed(1)} ms`);
+    }
+  }
+
+  async #setupExtensions(): Promise<void> {
+    const extensions = getExtensions();
+    const { options } = this;
+    if (options.logConfig) {
+      configureConsoleLogger({ level: options.logLevel, format: options.logFormat });
+      for (const extension of extensions) {
+        await extension.configureLogging?.({
+          level: options.logLevel,
+          format: options.logFormat,
+          dateFormat: options.logDateFormat,
+          buffered: options.logBuffering,
+          bufferSize: options.logBufferSize,
+          flushInterval: options.logFlushInterval,
+          handlers: options.logHandlers,
+        });
+      }
+    }
+    for (const extension of extensions) {
+      await extension.setup?.(this);
+      this.#extensions.push(extension);
+    }
+  }
+
+  async #emit(
+    own: Signal<EntrypointSignalPayload>,
+    shared: Signal<EntrypointSignalPayload>,
+    payload: EntrypointSignalPayload,
+  ): Promise<void> {
+    await shared.call(payload);
+    await own.call(payload);
+  }
+
+  async #release(): Promise<void> {
+    for (const extension of this.#extensions.reverse()) {
+      try {
+        await extension.teardown?.(this);
+      } catch (error) {
+        log.error({ err: error }, `Extension ${extension.name} failed in teardown`);
+      }
+    }
+    this.#extensions = [];
+    this.context.close();
+    for (const [signal, handler] of this.#signalHandlers) process.off(signal, handler);
+    this.#signalHandlers.clear();
+    clearInterval(this.#keepAlive);
+    const index = current.stack.lastIndexOf(this);
+    if (index !== -1) current.stack.splice(index, 1);
+  }
+
+  #installSignalHandlers(): void {
+    for (const signal of this.options.catchSignals) {
+      const handler = () => this.#onSignal(signal);
+      this.#signalHandlers.set(signal, handler);
+      process.on(signal, handler);
+    }
+  }
+
+  #onSignal(signal: NodeJS.Signals): void {
+    if (this.#stopPromise) {
+      const pending = this.services.map(serviceName);
+      log.error(`Second ${signal} received; exiting with code 70. Services not stopped: ${pending.join(', ') || '(none)'}`);
+      process.exit(70);
+    }
+    log.info(`Interrupt signal ${signal} received, shutting down...`);
+    this.stop(new InterruptSignalError(signal)).then(
+      () => undefined,
+      (error: unknown) => {
+        if (ShutdownTimeoutError.isInstance(error)) {
+          log.error(`${error.message}; exiting with code 70`);
+          process.exit(70);
+        }
+        log.error({ err: error }, 'Graceful shutdown failed');
+        process.exitCode = 1;
+      },
+    );
+  }
+}
+
+function checkServices(services: unknown[]): Service<object>[] {
+  for (const [index, service] of services.entries()) {
+    if (!Service.isInstance(service)) {
+      throw new InvalidArgumentError(`services[${index}]`, service, 'an instance of Service');
+    }
+  }
+  return services as Service<object>[];
+}
+
+/**
+ * Creates an {@link Entrypoint}; the seed's `entrypoint(*services, **options)`.
+ *
+ * @example
+ * ```ts
+ * const ep = entrypoint({ services: [new Worker()], shutdownTimeout: 10_000 });
+ * await ep.start();
+ * await ep.closing();
+ * await ep.stop();
+ * ```
+ */
+export function entrypoint(options: EntrypointOptions = {}): Entrypoint {
+  return new Entrypoint(options);
+}

@@ -1,0 +1,3 @@
+import { getTsupConfig } from '@aiomisc/tsup-config';
+
+export default getTsupConfig({ entry: ['src/index.ts', 'src/cli.ts'] });
