@@ -36,8 +36,12 @@ interface Slot {
  */
 export class Context {
   readonly #slots = new Map<string, Slot>();
-  readonly #statistic = new ContextStatistic();
+  readonly #statistic: ContextStatistic;
   #closed = false;
+
+  constructor(options: { statisticName?: string } = {}) {
+    this.#statistic = new ContextStatistic(options.statisticName);
+  }
 
   /**
    * The value of `key`, at once if it is set, otherwise once a `set(key, …)` happens.
