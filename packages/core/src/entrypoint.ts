@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { Context } from './context';
 import {
   resolveEntrypointOptions,

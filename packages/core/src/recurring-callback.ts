@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { InvalidStateError } from './errors/invalid-state-error';
 import { StrategySkip, StrategyStop } from './errors/strategy';
 import { getLogger } from './logger';

@@ -19,7 +19,7 @@ export interface ServiceClass {
   readonly defaults: object;
 }
 
-type OptionsArgument<TOptions> = object extends TOptions ? [options?: TOptions] : [options: TOptions];
+type OptionsArgument<TOptions> = Partial<TOptions> extends TOptions ? [options?: TOptions] : [options: TOptions];
 
 /**
  * A unit of a long-running program that the {@link Entrypoint} starts and stops.

@@ -29,7 +29,8 @@ beforeAll(() => {
 afterAll(() => rmSync(app, { recursive: true, force: true }));
 
 function runCli(args: string[], env: Record<string, string> = {}) {
-  return run(process.execPath, [cli, ...args], { cwd: app, env: { ...process.env, ...env } }).catch(
+  return run(process.execPath, [cli, ...args], { cwd: app, env: { ...process.env, ...env } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (error: { code: number; stdout: string; stderr: string }) => error,
   );
 }

@@ -8,15 +8,20 @@ import {
   Service,
 } from '../src/index';
 
-class Hello extends Service<{ name?: string; greeting?: string }> {
-  static override defaults = { greeting: 'hello' };
+interface HelloOptions {
+  name?: string;
+  greeting?: string;
+}
+
+class Hello extends Service<HelloOptions> {
+  static override defaults: Partial<HelloOptions> = { greeting: 'hello' };
   // A class field with the same name as an option must not clobber the options.
   name = 'field';
   async start() {}
 }
 
 class Polite extends Hello {
-  static override defaults = { name: 'world' };
+  static override defaults: Partial<HelloOptions> = { name: 'world' };
 }
 
 class NeedsHost extends Service<{ host?: string; port?: number }> {

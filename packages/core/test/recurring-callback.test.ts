@@ -1,0 +1,151 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  getStatistics,
+  InvalidArgumentError,
+  InvalidStateError,
+  PeriodicCallback,
+  RecurringCallback,
+  StrategySkip,
+  StrategyStop,
+} from '../src/index';
+
+beforeEach(() => {
+  vi.useFakeTimers({
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'],
+  });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function stats(name: string): Record<string, number> {
+  const result: Record<string, number> = {};
+  for (const entry of getStatistics('RecurringCallbackStatistic').filter((item) => item.name === name)) {
+    result[entry.metric] = entry.value;
+  }
+  return result;
+}
+
+describe('RecurringCallback', () => {
+  it('waits the strategy delay before each run', async () => {
+    const runs: number[] = [];
+    const callback = new RecurringCallback(() => runs.push(Date.now()), { name: 'delays' });
+    const start = Date.now();
+    let delay = 100;
+    callback.start(() => (delay += 100));
+    await vi.advanceTimersByTimeAsync(200);
+    expect(runs.map((time) => time - start)).toEqual([200]);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(runs.map((time) => time - start)).toEqual([200, 500]);
+    await callback.stop();
+    expect(callback.isRunning).toBe(false);
+  });
+
+  it('skips a run on StrategySkip and ends on StrategyStop', async () => {
+    let calls = 0;
+    let asked = 0;
+    const callback = new RecurringCallback(() => calls++, { name: 'skip-stop' });
+    callback.start(() => {
+      asked++;
+      if (asked === 1) throw new StrategySkip(50);
+      if (asked === 4) throw new StrategyStop();
+      return 10;
+    });
+    await vi.advanceTimersByTimeAsync(49);
+    expect(calls).toBe(0);
+    await vi.advanceTimersByTimeAsync(11);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toBe(2);
+    expect(asked).toBe(4);
+    expect(callback.isRunning).toBe(false);
+  });
+
+  it('ends when the strategy returns something that is not a number', async () => {
+    const callback = new RecurringCallback(() => {}, { name: 'not-a-number' });
+    callback.start(() => undefined as unknown as number);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(callback.isRunning).toBe(false);
+  });
+
+  it('counts runs, failures and time, and keeps going after an error', async () => {
+    let calls = 0;
+    const callback = new RecurringCallback(
+      async () => {
+        calls++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (calls % 2 === 0) throw new RangeError('even');
+      },
+      { name: 'counted' },
+    );
+    callback.start(() => 10, { suppressExceptions: [RangeError] });
+    await vi.advanceTimersByTimeAsync(60);
+    await callback.stop();
+    expect(stats('counted')).toEqual({ call_count: 4, done: 2, fail: 2, sum_time: 20 });
+  });
+
+  it('refuses to start twice and to stop when not started', async () => {
+    const callback = new RecurringCallback(() => {}, { name: 'twice' });
+    await expect(callback.stop()).rejects.toSatisfy((error) => InvalidStateError.isInstance(error));
+    callback.start(() => 10);
+    expect(() => callback.start(() => 10)).toThrow(InvalidStateError);
+    await callback.stop();
+  });
+});
+
+describe('PeriodicCallback', () => {
+  it('runs after the delay, then every interval, never overlapping', async () => {
+    const starts: number[] = [];
+    const periodic = new PeriodicCallback(async () => {
+      starts.push(Date.now());
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    });
+    const t0 = Date.now();
+    periodic.start(100, { delay: 10 });
+    await vi.advanceTimersByTimeAsync(400);
+    expect(starts.map((time) => time - t0)).toEqual([10, 140, 270, 400]);
+    const stopped = periodic.stop();
+    await vi.advanceTimersByTimeAsync(30);
+    await stopped;
+  });
+
+  it('stop() aborts the run in flight and waits for it to finish', async () => {
+    const log: string[] = [];
+    const periodic = new PeriodicCallback(async (signal) => {
+      log.push('run');
+      await new Promise<void>((resolve) => {
+        signal.addEventListener('abort', () => setTimeout(resolve, 20));
+      });
+      log.push('run finished');
+    });
+    periodic.start(10);
+    await vi.advanceTimersByTimeAsync(1);
+    const stopped = periodic.stop().then(() => log.push('stopped'));
+    await vi.advanceTimersByTimeAsync(25);
+    await stopped;
+    expect(log).toEqual(['run', 'run finished', 'stopped']);
+  });
+
+  it('lets a shielded run finish without aborting it', async () => {
+    let aborted: boolean | undefined;
+    const periodic = new PeriodicCallback(async (signal) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      aborted = signal.aborted;
+    });
+    periodic.start(10, { shield: true });
+    await vi.advanceTimersByTimeAsync(1);
+    const stopped = periodic.stop();
+    await vi.advanceTimersByTimeAsync(25);
+    await stopped;
+    expect(aborted).toBe(false);
+  });
+
+  it('rejects a bad interval or delay, naming it', () => {
+    const periodic = new PeriodicCallback(() => {});
+    for (const interval of [0, -1, Number.NaN]) {
+      expect(() => periodic.start(interval)).toThrow(InvalidArgumentError);
+    }
+    expect(() => periodic.start(10, { delay: -5 })).toThrow(/delay must be .* got -5/);
+    expect(periodic.isRunning).toBe(false);
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { run, Service } from '../src/index';
+
+class Db extends Service {
+  static stopped: unknown[] = [];
+  async start() {
+    this.context.set('db', { query: () => 42 });
+  }
+  override async stop(error?: unknown) {
+    Db.stopped.push(error);
+  }
+}
+
+describe('run', () => {
+  it("resolves to main's result and then stops the services", async () => {
+    Db.stopped = [];
+    const result = await run(
+      async ({ entrypoint }) => (await entrypoint.context.get<{ query(): number }>('db')).query(),
+      { services: [new Db()], catchSignals: [], plugins: false },
+    );
+    expect(result).toBe(42);
+    expect(Db.stopped).toEqual([undefined]);
+  });
+
+  it("passes main's error to every stop() and rejects with it", async () => {
+    Db.stopped = [];
+    const failure = new Error('main failed');
+    await expect(
+      run(
+        () => {
+          throw failure;
+        },
+        { services: [new Db()], catchSignals: [], plugins: false },
+      ),
+    ).rejects.toBe(failure);
+    expect(Db.stopped).toEqual([failure]);
+  });
+});
