@@ -13,7 +13,7 @@ import { getExtensions, type EntrypointExtension } from './extension';
 import { globalSlot } from './global-registry';
 import { configureConsoleLogger, getLogger } from './logger';
 import { loadPlugins } from './plugins';
-import { attachService, Service } from './service';
+import { abortService, attachService, Service } from './service';
 import { Signal } from './signal';
 
 /** What PRE_START, POST_START, PRE_STOP and POST_STOP receivers get. */
@@ -36,9 +36,12 @@ export interface ServiceStopReport {
 }
 
 interface Running {
-  service: Service<object>;
-  controller: AbortController;
-  startPromise: Promise<void>;
+  startPromise: PromiseLike<void>;
+  /** The start promise resolved or rejected. */
+  settled: boolean;
+  /** Resolved or set its start event. */
+  ready: boolean;
+  stopping: boolean;
 }
 
 type EntrypointState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -178,7 +181,7 @@ export class Entrypoint implements AsyncDisposable {
     const payload = { entrypoint: this, services };
     await this.#emit(this.preStart, Entrypoint.PRE_START, payload);
     try {
-      await Promise.all(services.map((service) => this.#startOne(service)));
+      await this.#startAll(services);
     } catch (error) {
       log.error({ err: error }, `Service failed to start; stopping the ${services.length} started with it`);
       const started = services.filter((service) => this.#running.has(service));
@@ -232,24 +235,42 @@ export class Entrypoint implements AsyncDisposable {
     await this.stop();
   }
 
-  async #startOne(service: Service<object>): Promise<void> {
-    const controller = service[attachService](this);
-    let startPromise: Promise<void>;
-    try {
-      startPromise = Promise.resolve(service.start());
-    } catch (error) {
-      startPromise = Promise.reject(error);
-    }
-    this.#running.set(service, { service, controller, startPromise });
-    const t0 = this.options.debug ? performance.now() : 0;
-    await Promise.race([startPromise, service.startEvent.wait()]);
-    service.startEvent.set();
-    if (this.options.debug) {
-      log.debug(`${serviceName(service)} started in ${(performance.now() - t0).toFixed(1)} ms`);
-    }
-    startPromise.catch((error: unknown) => {
-      if (!controller.signal.aborted) {
-        log.error({ err: error }, `${serviceName(service)} failed after it started`);
+  // Starts a batch with one promise and one reaction per service (no per-service wrapper
+  // promise, race or AbortController) so that a thousand trivial services cost little more
+  // than calling their start() methods.
+  #startAll(services: Service<object>[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let remaining = services.length;
+      let failed = false;
+      if (remaining === 0) resolve();
+      const debug = this.options.debug;
+      for (const service of services) {
+        const t0 = debug ? performance.now() : 0;
+        const running: Running = { startPromise: resolved, settled: false, ready: false, stopping: false };
+        const onReady = () => {
+          if (running.ready) return;
+          running.ready = true;
+          if (debug) log.debug(`${serviceName(service)} started in ${(performance.now() - t0).toFixed(1)} ms`);
+          if (--remaining === 0 && !failed) resolve();
+        };
+        service[attachService](this, onReady);
+        this.#running.set(service, running);
+        running.startPromise = callSafely(() => service.start());
+        running.startPromise.then(
+          () => {
+            running.settled = true;
+            onReady();
+          },
+          (error: unknown) => {
+            running.settled = true;
+            if (!running.ready) {
+              if (!failed) reject(error);
+              failed = true;
+            } else if (!running.stopping) {
+              log.error({ err: error }, `${serviceName(service)} failed after it started`);
+            }
+          },
+        );
       }
     });
   }
@@ -257,49 +278,49 @@ export class Entrypoint implements AsyncDisposable {
   async #stopMany(services: Service<object>[], error: unknown): Promise<ServiceStopReport[]> {
     const payload = { entrypoint: this, services };
     await this.#emit(this.preStop, Entrypoint.PRE_STOP, payload);
+    const count = services.length;
+    const durations = new Float64Array(count).fill(-1);
+    const errors = new Map<number, unknown>();
     const t0 = performance.now();
-    const pending = new Set(services);
-    const reports: ServiceStopReport[] = services.map((service) => ({
-      service: serviceName(service),
-      durationMs: 0,
-      timedOut: false,
-    }));
-    const stops = services.map(async (service, index) => {
-      const report = reports[index]!;
-      const running = this.#running.get(service)!;
-      let stopping: Promise<void>;
-      try {
-        stopping = Promise.resolve(service.stop(error));
-      } catch (stopError) {
-        stopping = Promise.reject(stopError);
-      }
-      running.controller.abort(error ?? new InvalidStateError(`${report.service} is stopping`));
-      try {
-        await stopping;
-      } catch (stopError) {
-        report.error = stopError;
-      }
-      await running.startPromise.catch(() => {});
-      report.durationMs = performance.now() - t0;
-      pending.delete(service);
-    });
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      Promise.all(stops).then(() => false),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(true), this.options.shutdownTimeout);
-      }),
-    ]);
+    const timedOut = await new Promise<boolean>((resolve) => {
+      let remaining = count;
+      if (remaining === 0) return resolve(false);
+      timer = setTimeout(() => resolve(true), this.options.shutdownTimeout);
+      services.forEach((service, index) => {
+        const running = this.#running.get(service)!;
+        running.stopping = true;
+        const finish = () => {
+          durations[index] = performance.now() - t0;
+          if (--remaining === 0) resolve(false);
+        };
+        const afterStop = () => {
+          if (running.settled) finish();
+          else running.startPromise.then(finish, finish);
+        };
+        const stopping = callSafely(() => service.stop(error));
+        service[abortService](error);
+        stopping.then(afterStop, (stopError: unknown) => {
+          errors.set(index, stopError);
+          afterStop();
+        });
+      });
+    });
     clearTimeout(timer);
     for (const service of services) this.#running.delete(service);
-    for (const [index, service] of services.entries()) {
-      if (pending.has(service)) {
-        reports[index]!.timedOut = true;
-        reports[index]!.durationMs = performance.now() - t0;
-      }
-    }
+    const totalMs = performance.now() - t0;
+    const reports = services.map<ServiceStopReport>((service, index) => {
+      const done = durations[index]! >= 0;
+      const report: ServiceStopReport = {
+        service: serviceName(service),
+        durationMs: done ? durations[index]! : totalMs,
+        timedOut: !done,
+      };
+      if (errors.has(index)) report.error = errors.get(index);
+      return report;
+    });
     this.shutdownReport = reports;
-    this.#logReport(reports, performance.now() - t0);
+    this.#logReport(reports, totalMs);
     await this.#emit(this.postStop, Entrypoint.POST_STOP, payload);
     if (timedOut) {
       throw new ShutdownTimeoutError(
@@ -307,27 +328,38 @@ export class Entrypoint implements AsyncDisposable {
         reports.filter((report) => report.timedOut).map((report) => report.service),
       );
     }
-    const failed = reports.find((report) => report.error !== undefined);
-    if (failed) throw failed.error;
+    if (errors.size > 0) throw errors.values().next().value;
     return reports;
   }
 
   #logReport(reports: ServiceStopReport[], totalMs: number): void {
     if (reports.length === 0) return;
-    const failed = reports.filter((report) => report.error !== undefined);
-    const timedOut = reports.filter((report) => report.timedOut);
-    const slowest = [...reports].sort((a, b) => b.durationMs - a.durationMs).slice(0, 3);
+    const slowest: ServiceStopReport[] = [];
+    let failed = 0;
+    let timedOut = 0;
+    for (const report of reports) {
+      if (report.error !== undefined) {
+        failed++;
+        log.error({ err: report.error }, `${report.service} failed to stop`);
+      }
+      if (report.timedOut) {
+        timedOut++;
+        log.error(`${report.service} did not stop in ${this.options.shutdownTimeout} ms`);
+      }
+      if (this.options.debug) log.debug(`${report.service} stopped in ${report.durationMs.toFixed(1)} ms`);
+      let at = Math.min(slowest.length, 3);
+      while (at > 0 && slowest[at - 1]!.durationMs < report.durationMs) at--;
+      if (at < 3) {
+        slowest.splice(at, 0, report);
+        if (slowest.length > 3) slowest.pop();
+      }
+    }
     log.info(
-      { stopped: reports.length - failed.length - timedOut.length, failed: failed.length, timedOut: timedOut.length },
+      { stopped: reports.length - failed - timedOut, failed, timedOut },
       `Stopped ${reports.length} services in ${totalMs.toFixed(1)} ms; slowest: ${slowest
         .map((report) => `${report.service} ${report.durationMs.toFixed(1)} ms`)
         .join(', ')}`,
     );
-    for (const report of failed) log.error({ err: report.error }, `${report.service} failed to stop`);
-    for (const report of timedOut) log.error(`${report.service} did not stop in ${this.options.shutdownTimeout} ms`);
-    if (this.options.debug) {
-      for (const report of reports) log.debug(`${report.service} stopped in ${report.durationMs.toFixed(1)} ms`);
-    }
   }
 
   async #setupExtensions(): Promise<void> {
@@ -405,6 +437,18 @@ export class Entrypoint implements AsyncDisposable {
         process.exitCode = 1;
       },
     );
+  }
+}
+
+const resolved: PromiseLike<void> = Promise.resolve();
+
+/** Calls `fn`, turning a synchronous throw or a non-promise result into a promise. */
+function callSafely(fn: () => Promise<void>): PromiseLike<void> {
+  try {
+    const result = fn();
+    return typeof (result as PromiseLike<void> | undefined)?.then === 'function' ? result : resolved;
+  } catch (error) {
+    return Promise.reject(error as Error);
   }
 }
 

@@ -13,6 +13,12 @@ export class Event {
   #isSet = false;
   #promise: Promise<void> | undefined;
   #resolve: (() => void) | undefined;
+  readonly #onSet: (() => void) | undefined;
+
+  /** @param onSet called once, synchronously, when the event is set. */
+  constructor(onSet?: () => void) {
+    this.#onSet = onSet;
+  }
 
   /** True once {@link Event.set} was called. */
   get isSet(): boolean {
@@ -24,6 +30,7 @@ export class Event {
     if (this.#isSet) return;
     this.#isSet = true;
     this.#resolve?.();
+    this.#onSet?.();
   }
 
   /** Resolves once the flag is set (at once if it already is). */

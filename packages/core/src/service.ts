@@ -8,6 +8,8 @@ import { Event } from './event';
 const serviceMarker = Symbol.for('aiomisc.service');
 /** @internal the entrypoint's handle to prepare a service for a start. */
 export const attachService = Symbol.for('aiomisc.service.attach');
+/** @internal the entrypoint's handle to abort a service's signal at stop. */
+export const abortService = Symbol.for('aiomisc.service.abort');
 
 const validatedClasses = new WeakSet<object>();
 
@@ -55,8 +57,13 @@ export abstract class Service<TOptions extends object = Record<string, unknown>>
   private readonly [serviceMarker] = true;
   /** The options given to the constructor, merged over the class defaults. */
   readonly options: Readonly<TOptions>;
-  #startEvent = new Event();
-  #controller = new AbortController();
+  // Created on first use: an entrypoint starting thousands of services pays for neither
+  // an Event nor an AbortController that the service never looks at.
+  #startEvent: Event | undefined;
+  #onReady: (() => void) | undefined;
+  #controller: AbortController | undefined;
+  #stopped = false;
+  #abortReason: unknown;
   #entrypoint: Entrypoint | undefined;
 
   constructor(...[options]: OptionsArgument<TOptions>) {
@@ -80,11 +87,15 @@ export abstract class Service<TOptions extends object = Record<string, unknown>>
 
   /** Set it once ready when `start()` keeps running; the entrypoint goes on when it is set. */
   get startEvent(): Event {
-    return this.#startEvent;
+    return (this.#startEvent ??= new Event(this.#onReady));
   }
 
   /** Aborted when the entrypoint stops this service (after `stop()` is called). */
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#stopped) this.#controller.abort(this.#stopReason());
+    }
     return this.#controller.signal;
   }
 
@@ -104,12 +115,31 @@ export abstract class Service<TOptions extends object = Record<string, unknown>>
     return this.#entrypoint.context;
   }
 
-  /** @internal fresh start event and abort signal for a (re)start by `entrypoint`. */
-  [attachService](entrypoint: Entrypoint): AbortController {
+  /**
+   * @internal fresh start event and abort signal for a (re)start by `entrypoint`;
+   * `onReady` runs when the start event is set.
+   */
+  [attachService](entrypoint: Entrypoint, onReady: () => void): void {
     this.#entrypoint = entrypoint;
-    this.#startEvent = new Event();
-    this.#controller = new AbortController();
-    return this.#controller;
+    this.#startEvent = undefined;
+    this.#onReady = onReady;
+    this.#controller = undefined;
+    this.#stopped = false;
+    this.#abortReason = undefined;
+  }
+
+  /**
+   * @internal aborts `signal` (now, or as soon as it is first read) with the error that
+   * stopped the entrypoint, or an {@link InvalidStateError} saying the service is stopping.
+   */
+  [abortService](error: unknown): void {
+    this.#stopped = true;
+    this.#abortReason = error;
+    this.#controller?.abort(this.#stopReason());
+  }
+
+  #stopReason(): unknown {
+    return this.#abortReason ?? new InvalidStateError(`${this.constructor.name} is stopping`);
   }
 
   /** True when `value` is a {@link Service} from any copy of `@aiomisc/core`. */
