@@ -1,0 +1,8 @@
+export { basicConfig, flush, getLogger } from './basic-config';
+export { strftime } from './date-format';
+export { LogLevel } from './levels';
+export { LogFormat } from './log-format';
+export { LOGGING_EXTENSION, registerLogging } from './register-logging';
+
+export type { BasicConfigOptions, LogHandler } from './basic-config';
+export type { SyslogOptions } from './syslog-endpoint';

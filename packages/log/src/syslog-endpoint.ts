@@ -1,0 +1,145 @@
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { connect, type Socket as TcpSocket } from 'node:net';
+import { InvalidArgumentError } from '@aiomisc/core';
+
+/** Where the `syslog` format sends its RFC 5424 messages. */
+export interface SyslogOptions {
+  /** `udp` (one message a datagram) or `tcp` (RFC 6587 octet-counting framing). @default 'udp' */
+  protocol?: 'udp' | 'tcp';
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 514 */
+  port?: number;
+  /** Syslog facility number (RFC 5424 table 1). @default 1 (user-level) */
+  facility?: number;
+  /** The APP-NAME field. @default the script's file name, else process.title */
+  appName?: string;
+}
+
+/** A resolved syslog endpoint; plain data that crosses into the transport worker. @internal */
+export interface SyslogEndpoint {
+  protocol: 'udp' | 'tcp';
+  host: string;
+  port: number;
+  facility: number;
+  appName: string;
+}
+
+const defaultAppName = (): string => {
+  const script = process.argv[1];
+  return script ? (script.split(/[\\/]/).pop() ?? process.title) : process.title;
+};
+
+/**
+ * Resolves `syslog` options: an object, or a URL such as `udp://127.0.0.1:514` or
+ * `tcp://logs.internal:6514`.
+ * @throws {@link InvalidArgumentError} naming the bad part.
+ * @internal
+ */
+export function resolveSyslog(value: string | SyslogOptions | undefined): SyslogEndpoint {
+  let options: SyslogOptions = {};
+  if (typeof value === 'string') {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new InvalidArgumentError('syslog', value, 'a URL such as "udp://127.0.0.1:514" or "tcp://host:port"');
+    }
+    const protocol = url.protocol.replace(/:$/, '');
+    if (protocol !== 'udp' && protocol !== 'tcp') {
+      throw new InvalidArgumentError('syslog', value, 'a udp:// or tcp:// URL');
+    }
+    options = { protocol, host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : 514 };
+  } else if (value !== undefined) {
+    if (typeof value !== 'object' || value === null) {
+      throw new InvalidArgumentError('syslog', value, 'a URL string or { protocol, host, port }');
+    }
+    options = value;
+  }
+  const protocol = options.protocol ?? 'udp';
+  if (protocol !== 'udp' && protocol !== 'tcp') throw new InvalidArgumentError('syslog.protocol', protocol, 'one of udp, tcp');
+  const port = options.port ?? 514;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidArgumentError('syslog.port', port, 'an integer >= 1 <= 65535');
+  }
+  const facility = options.facility ?? 1;
+  if (!Number.isInteger(facility) || facility < 0 || facility > 23) {
+    throw new InvalidArgumentError('syslog.facility', facility, 'an integer >= 0 <= 23');
+  }
+  return { protocol, host: options.host || '127.0.0.1', port, facility, appName: options.appName ?? defaultAppName() };
+}
+
+/** Largest message put in one UDP datagram; longer ones are cut (RFC 5426 allows it). */
+const maxDatagram = 60_000;
+
+/**
+ * Sends formatted syslog messages to an endpoint and can wait until all were handed to the
+ * kernel. Runs inside the transport worker.
+ * @internal
+ */
+export class SyslogSender {
+  readonly #endpoint: SyslogEndpoint;
+  #udp: UdpSocket | undefined;
+  #tcp: TcpSocket | undefined;
+  #pending = 0;
+  #idle: (() => void)[] = [];
+  errors = 0;
+
+  constructor(endpoint: SyslogEndpoint) {
+    this.#endpoint = endpoint;
+    if (endpoint.protocol === 'udp') {
+      this.#udp = createSocket(isIPv6(endpoint.host) ? 'udp6' : 'udp4');
+      this.#udp.on('error', () => {
+        this.errors++;
+      });
+    } else {
+      this.#tcp = connect({ host: endpoint.host, port: endpoint.port });
+      this.#tcp.setNoDelay(true);
+      this.#tcp.on('error', () => {
+        this.errors++;
+      });
+    }
+  }
+
+  /** Sends one message (a trailing newline is dropped: the transport frames it). */
+  send(line: string): void {
+    const text = line.endsWith('\n') ? line.slice(0, -1) : line;
+    let data = Buffer.from(text);
+    this.#pending++;
+    const done = (error?: Error | null): void => {
+      if (error) this.errors++;
+      if (--this.#pending === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    };
+    if (this.#udp) {
+      if (data.length > maxDatagram) data = data.subarray(0, maxDatagram);
+      this.#udp.send(data, this.#endpoint.port, this.#endpoint.host, done);
+    } else if (this.#tcp && !this.#tcp.destroyed) {
+      this.#tcp.write(Buffer.concat([Buffer.from(`${data.length} `), data]), done);
+    } else {
+      done(new Error('syslog connection closed'));
+    }
+  }
+
+  /** Resolves once every message sent so far left the process (or failed). */
+  drained(): Promise<void> {
+    if (this.#pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Waits for the messages in flight, then closes the socket. */
+  async close(): Promise<void> {
+    await this.drained();
+    if (this.#udp) {
+      const udp = this.#udp;
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+    } else if (this.#tcp) {
+      const tcp = this.#tcp;
+      if (tcp.destroyed) return;
+      await new Promise<void>((resolve) => {
+        tcp.once('close', () => resolve());
+        tcp.end();
+      });
+    }
+  }
+}
