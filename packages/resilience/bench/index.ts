@@ -1,0 +1,3 @@
+import { runResilienceBench } from './resilience';
+
+await runResilienceBench();
