@@ -13,7 +13,9 @@ import { getExtensions, type EntrypointExtension } from './extension';
 import { globalSlot } from './global-registry';
 import { configureConsoleLogger, getLogger } from './logger';
 import { loadPlugins } from './plugins';
-import { abortService, attachService, Service } from './service';
+import { Service } from './service';
+import { ServiceRun, StartBatch, StopBatch } from './service-run';
+import { serviceName, ShutdownReport, type ServiceStopReport } from './shutdown-report';
 import { Signal } from './signal';
 
 /** What PRE_START, POST_START, PRE_STOP and POST_STOP receivers get. */
@@ -21,27 +23,6 @@ export interface EntrypointSignalPayload {
   entrypoint: Entrypoint;
   /** The services being started or stopped by this call. */
   services: readonly Service<object>[];
-}
-
-/** How one service's stop went, as the shutdown report lists it. */
-export interface ServiceStopReport {
-  /** Class name, with the `name` option when there is one. */
-  service: string;
-  /** Time from the `stop()` call until stop and start both settled, in ms. */
-  durationMs: number;
-  /** The error `stop()` threw, if it did. */
-  error?: unknown;
-  /** True when it was still running when `shutdownTimeout` expired. */
-  timedOut: boolean;
-}
-
-interface Running {
-  startPromise: PromiseLike<void>;
-  /** The start promise resolved or rejected. */
-  settled: boolean;
-  /** Resolved or set its start event. */
-  ready: boolean;
-  stopping: boolean;
 }
 
 type EntrypointState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -54,12 +35,6 @@ const classSignals = globalSlot('entrypoint.signals', () => ({
   POST_STOP: new Signal<EntrypointSignalPayload>(),
 }));
 const current = globalSlot('entrypoint.current', () => ({ stack: [] as Entrypoint[] }));
-
-/** Class name of a service, with its `name` option when it has one. */
-export function serviceName(service: Service<object>): string {
-  const name = (service.options as { name?: unknown }).name;
-  return typeof name === 'string' ? `${service.constructor.name}(${name})` : service.constructor.name;
-}
 
 /**
  * Starts services together and stops them gracefully: the seed's `entrypoint`.
@@ -103,12 +78,11 @@ export class Entrypoint implements AsyncDisposable {
   readonly options: Readonly<ResolvedEntrypointOptions>;
   /** Values shared between this entrypoint's services. */
   readonly context = new Context();
-  /** The last stop's per-service report. */
-  shutdownReport: ServiceStopReport[] = [];
 
   readonly #initialServices: Service<object>[];
-  readonly #running = new Map<Service<object>, Running>();
+  readonly #running = new Map<Service<object>, ServiceRun>();
   readonly #closing = new Event();
+  #lastReport: ShutdownReport | undefined;
   #state: EntrypointState = 'idle';
   #stopPromise: Promise<void> | undefined;
   #keepAlive: NodeJS.Timeout | undefined;
@@ -133,6 +107,11 @@ export class Entrypoint implements AsyncDisposable {
   /** The services running now. */
   get services(): Service<object>[] {
     return [...this.#running.keys()];
+  }
+
+  /** The last stop's per-service report: stop time, error, whether it timed out. */
+  get shutdownReport(): ServiceStopReport[] {
+    return this.#lastReport?.entries() ?? [];
   }
 
   /** True between a successful `start()` and the beginning of `stop()`. */
@@ -198,10 +177,11 @@ export class Entrypoint implements AsyncDisposable {
    */
   async stopServices(...services: Service<object>[]): Promise<ServiceStopReport[]> {
     checkServices(services);
-    return this.#stopMany(
+    const report = await this.#stopMany(
       services.filter((service) => this.#running.has(service)),
       undefined,
     );
+    return report.entries();
   }
 
   /**
@@ -235,131 +215,39 @@ export class Entrypoint implements AsyncDisposable {
     await this.stop();
   }
 
-  // Starts a batch with one promise and one reaction per service (no per-service wrapper
-  // promise, race or AbortController) so that a thousand trivial services cost little more
-  // than calling their start() methods.
   #startAll(services: Service<object>[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let remaining = services.length;
-      let failed = false;
-      if (remaining === 0) resolve();
-      const debug = this.options.debug;
+      const batch = new StartBatch(services.length, resolve, reject);
       for (const service of services) {
-        const t0 = debug ? performance.now() : 0;
-        const running: Running = { startPromise: resolved, settled: false, ready: false, stopping: false };
-        const onReady = () => {
-          if (running.ready) return;
-          running.ready = true;
-          if (debug) log.debug(`${serviceName(service)} started in ${(performance.now() - t0).toFixed(1)} ms`);
-          if (--remaining === 0 && !failed) resolve();
-        };
-        service[attachService](this, onReady);
-        this.#running.set(service, running);
-        running.startPromise = callSafely(() => service.start());
-        running.startPromise.then(
-          () => {
-            running.settled = true;
-            onReady();
-          },
-          (error: unknown) => {
-            running.settled = true;
-            if (!running.ready) {
-              if (!failed) reject(error);
-              failed = true;
-            } else if (!running.stopping) {
-              log.error({ err: error }, `${serviceName(service)} failed after it started`);
-            }
-          },
-        );
+        const run = new ServiceRun(service, this);
+        this.#running.set(service, run);
+        run.start(batch);
       }
     });
   }
 
-  async #stopMany(services: Service<object>[], error: unknown): Promise<ServiceStopReport[]> {
+  async #stopMany(services: Service<object>[], error: unknown): Promise<ShutdownReport> {
     const payload = { entrypoint: this, services };
     await this.#emit(this.preStop, Entrypoint.PRE_STOP, payload);
-    const count = services.length;
-    const durations = new Float64Array(count).fill(-1);
-    const errors = new Map<number, unknown>();
-    const t0 = performance.now();
+    let batch: StopBatch | undefined;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await new Promise<boolean>((resolve) => {
-      let remaining = count;
-      if (remaining === 0) return resolve(false);
-      timer = setTimeout(() => resolve(true), this.options.shutdownTimeout);
-      services.forEach((service, index) => {
-        const running = this.#running.get(service)!;
-        running.stopping = true;
-        const finish = () => {
-          durations[index] = performance.now() - t0;
-          if (--remaining === 0) resolve(false);
-        };
-        const afterStop = () => {
-          if (running.settled) finish();
-          else running.startPromise.then(finish, finish);
-        };
-        const stopping = callSafely(() => service.stop(error));
-        service[abortService](error);
-        stopping.then(afterStop, (stopError: unknown) => {
-          errors.set(index, stopError);
-          afterStop();
-        });
-      });
+      batch = new StopBatch(services.length, () => resolve(false));
+      if (services.length > 0) timer = setTimeout(() => resolve(true), this.options.shutdownTimeout);
+      for (let index = 0; index < services.length; index++) {
+        this.#running.get(services[index]!)!.stop(batch, index, error);
+      }
     });
     clearTimeout(timer);
     for (const service of services) this.#running.delete(service);
-    const totalMs = performance.now() - t0;
-    const reports = services.map<ServiceStopReport>((service, index) => {
-      const done = durations[index]! >= 0;
-      const report: ServiceStopReport = {
-        service: serviceName(service),
-        durationMs: done ? durations[index]! : totalMs,
-        timedOut: !done,
-      };
-      if (errors.has(index)) report.error = errors.get(index);
-      return report;
-    });
-    this.shutdownReport = reports;
-    this.#logReport(reports, totalMs);
+    const { durations, errors, t0 } = batch!;
+    const report = new ShutdownReport(services, durations.slice(), new Map(errors), performance.now() - t0);
+    this.#lastReport = report;
+    report.log(log, this.options.shutdownTimeout, this.options.debug);
     await this.#emit(this.postStop, Entrypoint.POST_STOP, payload);
-    if (timedOut) {
-      throw new ShutdownTimeoutError(
-        this.options.shutdownTimeout,
-        reports.filter((report) => report.timedOut).map((report) => report.service),
-      );
-    }
+    if (timedOut) throw new ShutdownTimeoutError(this.options.shutdownTimeout, report.timedOut());
     if (errors.size > 0) throw errors.values().next().value;
-    return reports;
-  }
-
-  #logReport(reports: ServiceStopReport[], totalMs: number): void {
-    if (reports.length === 0) return;
-    const slowest: ServiceStopReport[] = [];
-    let failed = 0;
-    let timedOut = 0;
-    for (const report of reports) {
-      if (report.error !== undefined) {
-        failed++;
-        log.error({ err: report.error }, `${report.service} failed to stop`);
-      }
-      if (report.timedOut) {
-        timedOut++;
-        log.error(`${report.service} did not stop in ${this.options.shutdownTimeout} ms`);
-      }
-      if (this.options.debug) log.debug(`${report.service} stopped in ${report.durationMs.toFixed(1)} ms`);
-      let at = Math.min(slowest.length, 3);
-      while (at > 0 && slowest[at - 1]!.durationMs < report.durationMs) at--;
-      if (at < 3) {
-        slowest.splice(at, 0, report);
-        if (slowest.length > 3) slowest.pop();
-      }
-    }
-    log.info(
-      { stopped: reports.length - failed - timedOut, failed, timedOut },
-      `Stopped ${reports.length} services in ${totalMs.toFixed(1)} ms; slowest: ${slowest
-        .map((report) => `${report.service} ${report.durationMs.toFixed(1)} ms`)
-        .join(', ')}`,
-    );
+    return report;
   }
 
   async #setupExtensions(): Promise<void> {
@@ -437,18 +325,6 @@ export class Entrypoint implements AsyncDisposable {
         process.exitCode = 1;
       },
     );
-  }
-}
-
-const resolved: PromiseLike<void> = Promise.resolve();
-
-/** Calls `fn`, turning a synchronous throw or a non-promise result into a promise. */
-function callSafely(fn: () => Promise<void>): PromiseLike<void> {
-  try {
-    const result = fn();
-    return typeof (result as PromiseLike<void> | undefined)?.then === 'function' ? result : resolved;
-  } catch (error) {
-    return Promise.reject(error as Error);
   }
 }
 

@@ -4,12 +4,11 @@ import { AsyncRequiredError } from './errors/async-required-error';
 import { InvalidStateError } from './errors/invalid-state-error';
 import { RequiredOptionsError } from './errors/required-options-error';
 import { Event } from './event';
+import type { ServiceRun } from './service-run';
 
 const serviceMarker = Symbol.for('aiomisc.service');
 /** @internal the entrypoint's handle to prepare a service for a start. */
 export const attachService = Symbol.for('aiomisc.service.attach');
-/** @internal the entrypoint's handle to abort a service's signal at stop. */
-export const abortService = Symbol.for('aiomisc.service.abort');
 
 const validatedClasses = new WeakSet<object>();
 
@@ -57,14 +56,10 @@ export abstract class Service<TOptions extends object = Record<string, unknown>>
   private readonly [serviceMarker] = true;
   /** The options given to the constructor, merged over the class defaults. */
   readonly options: Readonly<TOptions>;
-  // Created on first use: an entrypoint starting thousands of services pays for neither
-  // an Event nor an AbortController that the service never looks at.
-  #startEvent: Event | undefined;
-  #onReady: (() => void) | undefined;
-  #controller: AbortController | undefined;
-  #stopped = false;
-  #abortReason: unknown;
-  #entrypoint: Entrypoint | undefined;
+  // The state of the current run lives in one ServiceRun object (plain fields, cheap to
+  // create); the Event and AbortController are made only when the service reads them.
+  #run: ServiceRun | undefined;
+  #idle: { event?: Event; controller?: AbortController } | undefined;
 
   constructor(...[options]: OptionsArgument<TOptions>) {
     const serviceClass = new.target as unknown as ServiceClass;
@@ -87,21 +82,21 @@ export abstract class Service<TOptions extends object = Record<string, unknown>>
 
   /** Set it once ready when `start()` keeps running; the entrypoint goes on when it is set. */
   get startEvent(): Event {
-    return (this.#startEvent ??= new Event(this.#onReady));
+    if (this.#run) return this.#run.startEvent();
+    const idle = (this.#idle ??= {});
+    return (idle.event ??= new Event());
   }
 
   /** Aborted when the entrypoint stops this service (after `stop()` is called). */
   get signal(): AbortSignal {
-    if (!this.#controller) {
-      this.#controller = new AbortController();
-      if (this.#stopped) this.#controller.abort(this.#stopReason());
-    }
-    return this.#controller.signal;
+    if (this.#run) return this.#run.signal();
+    const idle = (this.#idle ??= {});
+    return (idle.controller ??= new AbortController()).signal;
   }
 
   /** The entrypoint that started this service, if any. */
   get entrypoint(): Entrypoint | undefined {
-    return this.#entrypoint;
+    return this.#run?.entrypoint;
   }
 
   /**
@@ -109,37 +104,15 @@ export abstract class Service<TOptions extends object = Record<string, unknown>>
    * @throws {@link InvalidStateError} before an entrypoint started the service.
    */
   get context(): Context {
-    if (!this.#entrypoint) {
+    if (!this.#run) {
       throw new InvalidStateError(`${this.constructor.name} has no context: no entrypoint started it`);
     }
-    return this.#entrypoint.context;
+    return this.#run.entrypoint.context;
   }
 
-  /**
-   * @internal fresh start event and abort signal for a (re)start by `entrypoint`;
-   * `onReady` runs when the start event is set.
-   */
-  [attachService](entrypoint: Entrypoint, onReady: () => void): void {
-    this.#entrypoint = entrypoint;
-    this.#startEvent = undefined;
-    this.#onReady = onReady;
-    this.#controller = undefined;
-    this.#stopped = false;
-    this.#abortReason = undefined;
-  }
-
-  /**
-   * @internal aborts `signal` (now, or as soon as it is first read) with the error that
-   * stopped the entrypoint, or an {@link InvalidStateError} saying the service is stopping.
-   */
-  [abortService](error: unknown): void {
-    this.#stopped = true;
-    this.#abortReason = error;
-    this.#controller?.abort(this.#stopReason());
-  }
-
-  #stopReason(): unknown {
-    return this.#abortReason ?? new InvalidStateError(`${this.constructor.name} is stopping`);
+  /** @internal a (re)start by an entrypoint: fresh start event and abort signal. */
+  [attachService](run: ServiceRun): void {
+    this.#run = run;
   }
 
   /** True when `value` is a {@link Service} from any copy of `@aiomisc/core`. */
