@@ -164,6 +164,6 @@ function callSafely(service: Service<object>, method: 'start' | 'stop', error?: 
     const result = method === 'start' ? service.start() : service.stop(error);
     return typeof (result as PromiseLike<void> | undefined)?.then === 'function' ? result : resolved;
   } catch (thrown) {
-    return Promise.reject(thrown as Error);
+    return Promise.reject(thrown);
   }
 }
