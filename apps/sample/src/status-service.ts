@@ -1,0 +1,43 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getLogger, getStatistics, Service } from '@aiomisc/core';
+import type { AppConfig } from './config-service';
+import type { HeartbeatService } from './heartbeat-service';
+
+const log = getLogger('sample.status');
+
+/** A small HTTP status page: waits for the config and the heartbeat in the context, then listens. */
+export class StatusService extends Service<{ port?: number; host?: string }> {
+  static override defaults = { port: 8080, host: '127.0.0.1' };
+  #server: Server | undefined;
+
+  async start() {
+    const config = await this.context.get<AppConfig>('config');
+    const heartbeat = await this.context.get<HeartbeatService>('heartbeat');
+    this.#server = createServer((request, response) => {
+      response.setHeader('content-type', 'application/json');
+      response.end(
+        JSON.stringify({
+          greeting: config.greeting,
+          startedAt: config.startedAt,
+          beats: heartbeat.beats,
+          statistics: getStatistics(),
+        }),
+      );
+    });
+    const server = this.#server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, resolve);
+    });
+    const { address, port } = server.address() as AddressInfo;
+    log.info(`status page on http://${address}:${port}/`);
+  }
+
+  override async stop() {
+    const server = this.#server;
+    if (!server) return;
+    server.closeIdleConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

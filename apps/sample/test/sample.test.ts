@@ -1,0 +1,41 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const children: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+describe('sample app', () => {
+  it('serves its status page and stops cleanly on SIGINT', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: root,
+      env: { ...process.env, PORT: '0', HEARTBEAT_MS: '50', AIOMISC_LOG_FORMAT: 'plain' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /status page on (http:\/\/\S+)/.exec(output);
+        if (match) resolve(match[1]!);
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('exit', () => reject(new Error(`sample exited early:\n${output}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const status = (await (await fetch(url)).json()) as { greeting: string; beats: number };
+    expect(status.greeting).toBe('hello from aiomisc');
+    expect(status.beats).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/Stopped 3 services/);
+    expect(output).toMatch(/stopped after \d+ beats/);
+  });
+});
