@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { performance } from 'node:perf_hooks';
 
 import type { ErrorClass } from '@aiomisc/core';
 import { InvalidArgumentError, Statistic, expectFunction, expectNumber } from '@aiomisc/core';

@@ -96,8 +96,13 @@ const log = getLogger('aiomisc.circuit_breaker');
 
 /** The outcome of a call as the breaker counts it. */
 const enum Outcome {
+  /** Not counted at all (a CircuitBroken error). */
   Ignored,
+  /** A success: counted as a call, clears the last exception. */
+  Success,
+  /** An error that does not count as a failure: counted as a call only. */
   Call,
+  /** A failure. */
   Failure,
 }
 
@@ -202,7 +207,7 @@ export class CircuitBreaker {
     this.statistic.error_ratio_threshold = errorRatio;
 
     this.#onOk = (value) => {
-      if (this.#state === PASSING) this.#record(Outcome.Call, undefined);
+      if (this.#state === PASSING) this.#record(Outcome.Success, undefined);
       return value;
     };
     this.#onError = (error) => {
@@ -210,7 +215,7 @@ export class CircuitBreaker {
       throw error;
     };
     this.#onRecoveryOk = (value) => {
-      if (this.#state === RECOVERING) this.#recordRecovery(Outcome.Call, undefined);
+      if (this.#state === RECOVERING) this.#recordRecovery(Outcome.Success, undefined);
       return value;
     };
     this.#onRecoveryError = (error) => {
@@ -317,7 +322,7 @@ export class CircuitBreaker {
     const settle = (outcome: Outcome, error: unknown) => {
       if (!open) return;
       open = false;
-      if (outcome === Outcome.Call && this.#slowCallTime !== null && Date.now() - started >= this.#slowCallTime) {
+      if (outcome === Outcome.Success && this.#slowCallTime !== null && Date.now() - started >= this.#slowCallTime) {
         this.statistic.slow_calls++;
         outcome = Outcome.Failure;
       }
@@ -328,7 +333,7 @@ export class CircuitBreaker {
       }
     };
     const scope: CircuitBreakerScope = {
-      success: () => settle(Outcome.Call, undefined),
+      success: () => settle(Outcome.Success, undefined),
       failure: (error: unknown) => settle(this.#classify(error), error),
       [Symbol.dispose]: () => settle(Outcome.Failure, this.#lastError),
       [Symbol.asyncDispose]: () => {
@@ -395,7 +400,7 @@ export class CircuitBreaker {
     const slowCallTime = this.#slowCallTime!;
     return promise.then(
       (value) => {
-        let outcome = Outcome.Call;
+        let outcome = Outcome.Success;
         if (Date.now() - started >= slowCallTime) {
           this.statistic.slow_calls++;
           outcome = Outcome.Failure;
@@ -455,9 +460,9 @@ export class CircuitBreaker {
     const slot = this.#slot;
     this.#calls[slot]!++;
     this.#totalCalls++;
-    if (outcome === Outcome.Call) {
+    if (outcome !== Outcome.Failure) {
       this.statistic.success++;
-      this.#lastError = undefined;
+      if (outcome === Outcome.Success) this.#lastError = undefined;
       return;
     }
     this.statistic.error++;
@@ -476,9 +481,9 @@ export class CircuitBreaker {
   #recordRecovery(outcome: Outcome, error: unknown): void {
     if (outcome === Outcome.Ignored) return;
     this.#recoveryCalls++;
-    if (outcome === Outcome.Call) {
+    if (outcome !== Outcome.Failure) {
       this.statistic.success++;
-      this.#lastError = undefined;
+      if (outcome === Outcome.Success) this.#lastError = undefined;
       return;
     }
     this.statistic.error++;
