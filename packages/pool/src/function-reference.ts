@@ -1,0 +1,108 @@
+import { isAbsolute } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InvalidArgumentError } from '@aiomisc/core';
+import { FunctionNotFoundError } from './errors/function-not-found-error';
+import { globalSlot } from './global-slot';
+
+/**
+ * Names a function that another thread or process can find: the module that defines it (a
+ * `file:` URL such as `import.meta.url`, or an absolute path such as `__filename`) and the name
+ * it was registered under (or its export name). Functions cannot cross threads or processes;
+ * the worker imports the module and looks the name up.
+ */
+export interface FunctionReference {
+  /** `import.meta.url`, `__filename`, or any `file:` URL or absolute path of a module. */
+  readonly moduleUrl: string;
+  /** The name given to `threaded(moduleUrl, name, fn)` and its siblings, or an export name. */
+  readonly name: string;
+}
+
+/** Anything that names a function: a {@link FunctionReference} or a wrapper that carries one. */
+export type FunctionTarget = FunctionReference | { readonly reference: FunctionReference };
+
+type AnyFunction = (...args: never[]) => unknown;
+
+const registry = globalSlot('functions', () => new Map<string, AnyFunction>());
+const resolved = globalSlot('resolved', () => new Map<string, AnyFunction>());
+
+/**
+ * Turns `import.meta.url`, `__filename` or a `URL` into the `file:` URL string used as a key.
+ * @internal
+ */
+export function normalizeModuleUrl(argument: string, moduleUrl: unknown): string {
+  if (moduleUrl instanceof URL) return moduleUrl.href;
+  if (typeof moduleUrl === 'string') {
+    if (moduleUrl.startsWith('file:')) return new URL(moduleUrl).href;
+    if (isAbsolute(moduleUrl)) return pathToFileURL(moduleUrl).href;
+  }
+  throw new InvalidArgumentError(argument, moduleUrl, 'a file: URL (import.meta.url) or an absolute path (__filename)');
+}
+
+/** @internal */
+export function makeReference(moduleUrl: unknown, name: unknown): FunctionReference {
+  const url = normalizeModuleUrl('moduleUrl', moduleUrl);
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new InvalidArgumentError('name', name, 'a non-empty string');
+  }
+  return Object.freeze({ moduleUrl: url, name });
+}
+
+/** @internal */
+export function toReference(argument: string, target: unknown): FunctionReference {
+  const candidate =
+    typeof target === 'object' || typeof target === 'function'
+      ? ((target as { reference?: unknown } | null)?.reference ?? target)
+      : target;
+  if (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof (candidate as FunctionReference).moduleUrl === 'string' &&
+    typeof (candidate as FunctionReference).name === 'string'
+  ) {
+    const { moduleUrl, name } = candidate as FunctionReference;
+    return makeReference(moduleUrl, name);
+  }
+  throw new InvalidArgumentError(
+    argument,
+    target,
+    'a { moduleUrl, name } reference or a function made by threaded()/threadedIterable()',
+  );
+}
+
+/** Registers `fn` under `moduleUrl#name` in this thread. @internal */
+export function registerFunction(reference: FunctionReference, fn: AnyFunction): void {
+  registry.set(`${reference.moduleUrl}#${reference.name}`, fn);
+}
+
+// Keep `import()` a real dynamic import in the CJS build (tsup is configured for it) so a
+// worker loads ESM and CJS user modules alike.
+const importModule = (url: string): Promise<Record<string, unknown>> =>
+  import(url) as Promise<Record<string, unknown>>;
+
+/**
+ * Finds the function a reference names, importing its module first when it is not registered
+ * in this thread yet. The module's own top-level `threaded(import.meta.url, name, fn)` calls
+ * register it; a plain export of that name works too.
+ * @throws {@link FunctionNotFoundError} when neither exists.
+ * @internal
+ */
+export async function resolveFunction(moduleUrl: string, name: string): Promise<AnyFunction> {
+  const key = `${moduleUrl}#${name}`;
+  const known = registry.get(key) ?? resolved.get(key);
+  if (known) return known;
+  const module = await importModule(moduleUrl);
+  const defaults = module.default as Record<string, unknown> | undefined;
+  const found =
+    registry.get(key) ??
+    module[name] ??
+    (typeof defaults === 'object' || typeof defaults === 'function' ? defaults?.[name] : undefined);
+  if (typeof found !== 'function') throw new FunctionNotFoundError(moduleUrl, name);
+  resolved.set(key, found as AnyFunction);
+  return found as AnyFunction;
+}
+
+/** The function if it is already known in this thread (no import). @internal */
+export function lookupFunction(moduleUrl: string, name: string): AnyFunction | undefined {
+  const key = `${moduleUrl}#${name}`;
+  return registry.get(key) ?? resolved.get(key);
+}

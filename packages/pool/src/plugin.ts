@@ -1,0 +1,20 @@
+import { registerThreadPoolExtension } from './default-pool';
+
+/** What `aiomisc-plugins` lists for this plugin. */
+export const description = 'Installs the default thread pool (poolSize threads) in every entrypoint';
+
+/**
+ * The core plugin hook (`"aiomisc": { "plugins": { "pool": "./dist/plugin.js" } }`): an
+ * entrypoint of an app that depends on `@aiomisc/pool` loads this module and calls `setup()`
+ * once, which registers the default thread pool extension.
+ *
+ * @example
+ * ```ts
+ * // done for you by the entrypoint; by hand:
+ * import { setup } from '@aiomisc/pool/plugin';
+ * setup();
+ * ```
+ */
+export function setup(): void {
+  registerThreadPoolExtension();
+}

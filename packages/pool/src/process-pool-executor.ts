@@ -1,0 +1,79 @@
+import { defaultPoolSize, expectNumber, Statistic } from '@aiomisc/core';
+import { ForkPool } from './fork-pool';
+import { toReference, type FunctionTarget } from './function-reference';
+import type { TaskOptions } from './worker-pool';
+
+/** Counters of a {@link ProcessPoolExecutor}, named as in the Python `ProcessPoolStatistic`. */
+export class ProcessPoolStatistic extends Statistic {
+  readonly kind = 'ProcessPoolStatistic';
+  /** Live processes (the Python always reports 0 here; this one counts). */
+  processes = 0;
+  /** Processes started, replacements included. */
+  spawning = 0;
+  /** Tasks submitted. */
+  submitted = 0;
+  /** Tasks finished (success + error). */
+  done = 0;
+  /** Tasks that returned. */
+  success = 0;
+  /** Tasks that threw, were aborted or lost their process. */
+  error = 0;
+  /** Total time from submit to result, in milliseconds. */
+  sum_time = 0;
+}
+
+/** Options of {@link ProcessPoolExecutor}. */
+export interface ProcessPoolOptions {
+  /** Node flags of the processes. @default process.execArgv */
+  execArgv?: readonly string[];
+  /** Name of the pool's statistic in `getStatistics()`. @default null */
+  statisticName?: string | null;
+}
+
+/**
+ * A process pool with the `concurrent.futures` shape, the port of
+ * `aiomisc.ProcessPoolExecutor`: `submit(target, args)` runs a named function of your module in
+ * one of `size` forked processes. Same machinery as {@link WorkerPool}; the difference is
+ * `close()`, which lets running tasks finish (Python's `shutdown(wait=True)`).
+ *
+ * @example
+ * ```ts
+ * await using pool = new ProcessPoolExecutor(4);
+ * const pids = await Promise.all([1, 2, 3, 4].map(() => pool.submit<number>({ moduleUrl: jobsUrl, name: 'sleepAndGetPid' })));
+ * ```
+ */
+export class ProcessPoolExecutor implements AsyncDisposable {
+  /** Number of processes. */
+  readonly size: number;
+  readonly #pool: ForkPool;
+
+  /** @param size Number of processes. @default CPU count clamped to 4..32 */
+  constructor(size: number = defaultPoolSize(), options: ProcessPoolOptions = {}) {
+    this.size = expectNumber('size', size, { min: 1, max: 1024, integer: true });
+    this.#pool = new ForkPool(this.size, {
+      execArgv: options.execArgv,
+      statistic: new ProcessPoolStatistic(options.statisticName),
+    });
+  }
+
+  /** PIDs of the live processes. */
+  get pids(): number[] {
+    return this.#pool.pids;
+  }
+
+  /** Runs `target(...args)` in a process; options as {@link WorkerPool.submit}. */
+  submit<TResult = unknown>(target: FunctionTarget, args: readonly unknown[] = [], options: TaskOptions = {}): Promise<TResult> {
+    const reference = toReference('target', target);
+    return this.#pool.submit(reference.moduleUrl, reference.name, args, options.signal) as Promise<TResult>;
+  }
+
+  /** Stops accepting tasks, rejects queued ones, waits for the running ones, stops the processes. */
+  close(): Promise<void> {
+    return this.#pool.close(true);
+  }
+
+  /** Same as {@link ProcessPoolExecutor.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

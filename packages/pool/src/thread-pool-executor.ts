@@ -1,0 +1,285 @@
+import { performance } from 'node:perf_hooks';
+import type { ResourceLimits } from 'node:worker_threads';
+import { defaultPoolSize, expectNumber, getLogger, Statistic } from '@aiomisc/core';
+import { Piscina } from 'piscina';
+import { captureContext } from './context-var';
+import { PoolClosedError } from './errors/pool-closed-error';
+import { WorkerExitedError } from './errors/worker-exited-error';
+import { toReference, type FunctionTarget } from './function-reference';
+import { deserializeError, type SerializedError } from './serialize-error';
+import { handleWaitRequest, isWaitRequest } from './sync-wait-coroutine';
+import { RESULT, type PoolMessage, type WireTask } from './wire';
+import { workerFile } from './worker-file';
+
+const log = getLogger('aiomisc.pool');
+
+/** Counters of a {@link ThreadPoolExecutor}, named as in the Python `ThreadPoolStatistic`. */
+export class ThreadPoolStatistic extends Statistic {
+  readonly kind = 'ThreadPoolStatistic';
+  /** Live worker threads. */
+  threads = 0;
+  /** Tasks submitted. */
+  submitted = 0;
+  /** Tasks finished (success + error). */
+  done = 0;
+  /** Tasks that returned. */
+  success = 0;
+  /** Tasks that threw, were aborted or lost their thread. */
+  error = 0;
+  /** Total time from submit to result, in milliseconds. */
+  sum_time = 0;
+}
+
+/** Options of {@link ThreadPoolExecutor}. */
+export interface ThreadPoolOptions {
+  /** Name of the pool's statistic in `getStatistics()`. @default null */
+  statisticName?: string | null;
+  /**
+   * Most tasks sent to one thread in one message. Larger batches cost less per task under
+   * load; a task that runs long delays at most `maxBatch - 1` tasks sent with it.
+   * @default 16
+   */
+  maxBatch?: number;
+  /** Worker resource limits, passed to piscina. @default undefined */
+  resourceLimits?: ResourceLimits;
+}
+
+/** Options of one submitted task. */
+export interface SubmitOptions {
+  /**
+   * Cancels the task: a queued one is dropped, a running one has its thread terminated (and
+   * replaced). The promise rejects with `signal.reason`. A task with a signal gets a thread to
+   * itself, so terminating it harms no other task. @default undefined
+   */
+  signal?: AbortSignal;
+}
+
+interface PendingTask {
+  wire: WireTask;
+  started: number;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  settled: boolean;
+}
+
+/**
+ * A pool of worker threads built on piscina, running functions of the user's own modules
+ * (imports and all) by {@link FunctionReference}. The entrypoint installs one as the default
+ * pool (see {@link registerThreadPoolExtension}); `threaded` uses the default unless given one.
+ *
+ * Dispatch is pipelined: tasks queued in the same tick go to a thread in one message (at most
+ * `maxBatch`), results come back one by one as each finishes. Each thread holds one batch at a
+ * time, so a slow task delays only the rest of its own batch; later tasks go to the other
+ * threads. A thread that dies fails only the task that was running; the rest of its batch is
+ * sent again.
+ *
+ * @example
+ * ```ts
+ * await using pool = new ThreadPoolExecutor(4);
+ * const digest = await pool.submit<string>({ moduleUrl: import.meta.url, name: 'sha256' }, ['data']);
+ * ```
+ */
+export class ThreadPoolExecutor implements AsyncDisposable {
+  /** Number of threads. */
+  readonly size: number;
+  readonly #piscina: Piscina;
+  readonly #statistic: ThreadPoolStatistic;
+  readonly #maxBatch: number;
+  readonly #tasks = new Map<number, PendingTask>();
+  #queue: PendingTask[] = [];
+  #head = 0;
+  #inflight = 0;
+  #scheduled = false;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #nextId = 1;
+
+  /**
+   * @param size Number of threads. @default CPU count clamped to 4..32
+   * @throws {@link InvalidArgumentError} for a size or maxBatch below 1.
+   */
+  constructor(size: number = defaultPoolSize(), options: ThreadPoolOptions = {}) {
+    this.size = expectNumber('size', size, { min: 1, max: 1024, integer: true });
+    this.#maxBatch = expectNumber('maxBatch', options.maxBatch ?? 16, { min: 1, integer: true });
+    this.#statistic = new ThreadPoolStatistic(options.statisticName);
+    this.#piscina = new Piscina({
+      filename: workerFile('worker'),
+      name: 'handleTask',
+      minThreads: this.size,
+      maxThreads: this.size,
+      concurrentTasksPerWorker: 1,
+      resourceLimits: options.resourceLimits,
+    });
+    this.#piscina.on('message', (message: unknown) => this.#onMessage(message));
+    this.#piscina.on('error', (error: unknown) => log.error({ err: error }, 'A pool thread failed'));
+    this.#piscina.on('workerCreate', () => (this.#statistic.threads = this.#piscina.threads.length));
+    this.#piscina.on('workerDestroy', () => (this.#statistic.threads = this.#piscina.threads.length));
+    this.#statistic.threads = this.#piscina.threads.length;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Tasks waiting for a thread. */
+  get queueSize(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /**
+   * Runs the function `target` names in a pool thread with `args` and resolves with its result.
+   * The caller's {@link ContextVar} values travel with the task.
+   * @throws {@link PoolClosedError} (rejects) after `close()`.
+   * @throws {@link InvalidArgumentError} for a target that is not a reference.
+   */
+  submit<TResult = unknown>(target: FunctionTarget, args: readonly unknown[] = [], options: SubmitOptions = {}): Promise<TResult> {
+    const reference = toReference('target', target);
+    return this.run(reference.moduleUrl, reference.name, args, options.signal) as Promise<TResult>;
+  }
+
+  /** `submit` with an already-normalised reference. @internal */
+  run(moduleUrl: string, name: string, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new PoolClosedError('thread pool is closed'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const id = this.#nextId++;
+    const wire: WireTask = [id, moduleUrl, name, args as unknown[], captureContext()];
+    this.#statistic.submitted++;
+    return new Promise((resolve, reject) => {
+      const task: PendingTask = { wire, started: performance.now(), resolve, reject, settled: false };
+      this.#tasks.set(id, task);
+      if (signal) {
+        this.#runAbortable(task, signal);
+        return;
+      }
+      this.#queue.push(task);
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        queueMicrotask(() => this.#pump());
+      }
+    });
+  }
+
+  /**
+   * Runs a generator task on a thread of its own (piscina gives an abortable task a thread to
+   * itself); `controller` aborting terminates that thread.
+   * @internal
+   */
+  runExclusive(message: PoolMessage, transferList: readonly unknown[], controller: AbortController): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new PoolClosedError('thread pool is closed'));
+    return this.#piscina.run(message, {
+      signal: controller.signal,
+      transferList: transferList as never,
+    });
+  }
+
+  #runAbortable(task: PendingTask, signal: AbortSignal): void {
+    this.#piscina.run({ s: task.wire } satisfies PoolMessage, { signal }).then(
+      () => {
+        // The result travels on its own message, which may land after this completion.
+      },
+      (error: unknown) => {
+        if (signal.aborted) this.#settle(task, false, signal.reason, true);
+        else setImmediate(() => this.#settle(task, false, this.#lost(error), true));
+      },
+    );
+  }
+
+  #lost(cause: unknown): unknown {
+    if (this.#closed) return new PoolClosedError('thread pool closed while the task was queued');
+    const error = new WorkerExitedError('the worker thread running the task exited', {});
+    (error as { cause?: unknown }).cause = cause;
+    return error;
+  }
+
+  #pump(): void {
+    this.#scheduled = false;
+    while (this.#head < this.#queue.length && this.#inflight < this.size) {
+      const free = this.size - this.#inflight;
+      const waiting = this.#queue.length - this.#head;
+      const count = Math.min(this.#maxBatch, Math.ceil(waiting / free));
+      const batch = this.#queue.slice(this.#head, this.#head + count);
+      this.#head += count;
+      this.#inflight++;
+      const wires = batch.map((task) => task.wire);
+      this.#piscina.run({ b: wires } satisfies PoolMessage).then(
+        () => this.#batchDone(batch, undefined),
+        (error: unknown) => setImmediate(() => this.#batchDone(batch, error ?? new Error('batch failed'))),
+      );
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #batchDone(batch: PendingTask[], error: unknown): void {
+    this.#inflight--;
+    if (error !== undefined) {
+      // Tasks run in order, so the first unanswered one is the task the thread died in; the
+      // rest never started and go back to the front of the queue.
+      const unanswered = batch.filter((task) => !task.settled);
+      const [culprit, ...rest] = unanswered;
+      if (culprit) this.#settle(culprit, false, this.#lost(error), true);
+      if (this.#closed) {
+        for (const task of rest) this.#settle(task, false, new PoolClosedError('thread pool closed'), true);
+      } else if (rest.length > 0) {
+        const remaining = this.#queue.slice(this.#head);
+        this.#queue = [...rest, ...remaining];
+        this.#head = 0;
+      }
+    }
+    if (this.#head < this.#queue.length) this.#pump();
+  }
+
+  #onMessage(message: unknown): void {
+    if (!Array.isArray(message)) return;
+    if (message[0] === RESULT) {
+      const task = this.#tasks.get(message[1] as number);
+      if (task) this.#settle(task, message[2] as boolean, message[3], false);
+    } else if (isWaitRequest(message)) {
+      handleWaitRequest(message);
+    }
+  }
+
+  #settle(task: PendingTask, ok: boolean, value: unknown, local: boolean): void {
+    if (task.settled) return;
+    task.settled = true;
+    this.#tasks.delete(task.wire[0]);
+    const statistic = this.#statistic;
+    statistic.done++;
+    statistic.sum_time += performance.now() - task.started;
+    if (ok) {
+      statistic.success++;
+      task.resolve(value);
+    } else {
+      statistic.error++;
+      task.reject(local ? value : deserializeError(value as SerializedError));
+    }
+  }
+
+  /**
+   * Stops accepting tasks, rejects the queued ones with {@link PoolClosedError}, waits for the
+   * running ones and terminates the threads. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    const queued = this.#queue.slice(this.#head);
+    this.#queue = [];
+    this.#head = 0;
+    for (const task of queued) this.#settle(task, false, new PoolClosedError('thread pool closed while the task was queued'), true);
+    this.#closing = this.#piscina.close().finally(() => {
+      this.#statistic.threads = 0;
+    });
+    return this.#closing;
+  }
+
+  /** Same as {@link ThreadPoolExecutor.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

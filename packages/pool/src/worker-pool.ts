@@ -1,0 +1,144 @@
+import { defaultPoolSize, expectNumber, InvalidArgumentError, Statistic } from '@aiomisc/core';
+import { toReference, type FunctionReference, type FunctionTarget } from './function-reference';
+import { ForkPool } from './fork-pool';
+
+/** Counters of a {@link WorkerPool}, named as in the Python `WorkerPoolStatistic`. */
+export class WorkerPoolStatistic extends Statistic {
+  readonly kind = 'WorkerPoolStatistic';
+  /** Live worker processes. */
+  processes = 0;
+  /** Processes started, replacements included. */
+  spawning = 0;
+  /** Tasks submitted. */
+  submitted = 0;
+  /** Tasks finished (success + error). */
+  done = 0;
+  /** Tasks that returned. */
+  success = 0;
+  /** Tasks that threw, were aborted or lost their process. */
+  error = 0;
+  /** Total time from submit to result, in milliseconds. */
+  sum_time = 0;
+}
+
+/** Options of {@link WorkerPool}. */
+export interface WorkerPoolOptions {
+  /** A function every process runs once before its first task (a reference or a threaded function). @default undefined */
+  initializer?: FunctionTarget;
+  /** Arguments of the initializer. @default [] */
+  initializerArgs?: readonly unknown[];
+  /** Node flags of the processes (e.g. `['--import', 'tsx']`). @default process.execArgv */
+  execArgv?: readonly string[];
+  /** Environment of the processes. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Name of the pool's statistic in `getStatistics()`. @default null */
+  statisticName?: string | null;
+}
+
+/** Options of one task. */
+export interface TaskOptions {
+  /** Cancels the task: a queued one is dropped; a running one has its process killed (and replaced). Rejects with `signal.reason`. @default undefined */
+  signal?: AbortSignal;
+}
+
+/**
+ * A pool of forked Node processes that run functions of your modules, the port of
+ * `aiomisc.WorkerPool`: the IPC is asynchronous on the caller's side, each process runs one task
+ * at a time, and the tasks are taken in order. Functions cannot cross processes, so a task
+ * names its function: a {@link FunctionReference} (`{ moduleUrl: import.meta.url, name }`, an
+ * export or a `threaded`-registered function) or a function made by `threaded`. Arguments and
+ * results cross by structured clone; errors keep class name, message and stack.
+ *
+ * A process that dies (`process.exit`, a crash) fails only its own task and is replaced. An
+ * initializer that throws fails every pending task and closes the pool, as in the Python. No
+ * child outlives the pool: `close()` waits for them all to exit, and a process exit kills any
+ * left. Idle processes do not keep the parent alive.
+ *
+ * @example
+ * ```ts
+ * // thumbnails.ts
+ * export function thumbnail(src: string, dest: string, size: number) {
+ *   execFileSync('convert', [src, '-thumbnail', `${size}x${size}`, dest]);
+ *   return dest;
+ * }
+ * // main.ts
+ * await using pool = new WorkerPool(4);
+ * const ref = { moduleUrl: new URL('./thumbnails.js', import.meta.url).href, name: 'thumbnail' };
+ * await Promise.all(images.map((src) => pool.createTask(ref, src, `thumbs/${basename(src)}`, 128)));
+ * ```
+ */
+export class WorkerPool implements AsyncDisposable {
+  /** Number of processes. */
+  readonly size: number;
+  /** @internal */
+  protected readonly pool: ForkPool;
+  readonly #statistic: WorkerPoolStatistic;
+
+  /**
+   * @param size Number of processes. @default CPU count clamped to 4..32
+   * @throws {@link InvalidArgumentError} for a size below 1 or a bad initializer.
+   */
+  constructor(size: number = defaultPoolSize(), options: WorkerPoolOptions = {}) {
+    this.size = expectNumber('size', size, { min: 1, max: 1024, integer: true });
+    const initializer: FunctionReference | undefined =
+      options.initializer === undefined ? undefined : toReference('initializer', options.initializer);
+    if (options.initializerArgs !== undefined && !Array.isArray(options.initializerArgs)) {
+      throw new InvalidArgumentError('initializerArgs', options.initializerArgs, 'an array');
+    }
+    this.#statistic = new WorkerPoolStatistic(options.statisticName);
+    this.pool = new ForkPool(this.size, {
+      initializer,
+      initializerArgs: options.initializerArgs,
+      execArgv: options.execArgv,
+      env: options.env,
+      statistic: this.#statistic,
+    });
+  }
+
+  /** PIDs of the live processes. */
+  get pids(): number[] {
+    return this.pool.pids;
+  }
+
+  /** True once `close()` was called (or the initializer failed). */
+  get closed(): boolean {
+    return this.pool.closed;
+  }
+
+  /**
+   * Resolves once every process has started and run the initializer; optional, tasks queue
+   * until then anyway. Rejects with the initializer's error when it failed.
+   */
+  async start(): Promise<this> {
+    await this.pool.ready();
+    return this;
+  }
+
+  /**
+   * Runs `target(...args)` in a worker process and resolves with its result.
+   * @throws {@link PoolClosedError} (rejects) after `close()`; {@link WorkerExitedError} when the process died running it.
+   */
+  createTask<TResult = unknown>(target: FunctionTarget, ...args: unknown[]): Promise<TResult> {
+    const reference = toReference('target', target);
+    return this.pool.submit(reference.moduleUrl, reference.name, args) as Promise<TResult>;
+  }
+
+  /** {@link WorkerPool.createTask} with options (an AbortSignal). */
+  submit<TResult = unknown>(target: FunctionTarget, args: readonly unknown[] = [], options: TaskOptions = {}): Promise<TResult> {
+    const reference = toReference('target', target);
+    return this.pool.submit(reference.moduleUrl, reference.name, args, options.signal) as Promise<TResult>;
+  }
+
+  /**
+   * Closes the pool: queued and running tasks reject with {@link PoolClosedError}, the
+   * processes are stopped (SIGKILL after 1 s if busy), and it resolves once all have exited.
+   */
+  close(): Promise<void> {
+    return this.pool.close(false);
+  }
+
+  /** Same as {@link WorkerPool.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
