@@ -127,19 +127,27 @@ export class SyslogSender {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** Waits for the messages in flight, then closes the socket. */
-  async close(): Promise<void> {
-    await this.drained();
-    if (this.#udp) {
-      const udp = this.#udp;
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
-    } else if (this.#tcp) {
-      const tcp = this.#tcp;
-      if (tcp.destroyed) return;
-      await new Promise<void>((resolve) => {
-        tcp.once('close', () => resolve());
-        tcp.end();
-      });
+  /**
+   * Waits for the messages in flight (at most `timeoutMs`), then closes the socket. It does not
+   * wait for the peer: the main thread may be blocked in pino's exit hook meanwhile.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    try {
+      await Promise.race([this.drained(), deadline]);
+      if (this.#udp) {
+        const udp = this.#udp;
+        await new Promise<void>((resolve) => udp.close(() => resolve()));
+      } else if (this.#tcp && !this.#tcp.destroyed) {
+        const tcp = this.#tcp;
+        await Promise.race([new Promise<void>((resolve) => tcp.end(() => resolve())), deadline]);
+        tcp.destroy();
+      }
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
