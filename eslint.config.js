@@ -18,6 +18,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'n/prefer-node-protocol': 'error',
       '@typescript-eslint/prefer-promise-reject-errors': 'off',
+      // Services must declare async start()/stop() (static asyncRequired), awaiting or not.
+      '@typescript-eslint/require-await': 'off',
       'no-restricted-syntax': [
         'error',
         { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' },
