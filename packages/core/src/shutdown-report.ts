@@ -66,12 +66,14 @@ export class ShutdownReport {
         continue;
       }
       if (debug) log.debug(`${serviceName(services[index]!)} stopped in ${duration.toFixed(1)} ms`);
+      if (slowest.length === 3 && duration <= durations[slowest[2]!]!) continue;
+      if (slowest.length === 3) slowest.pop();
       let at = slowest.length;
-      while (at > 0 && durations[slowest[at - 1]!]! < duration) at--;
-      if (at < 3) {
-        slowest.splice(at, 0, index);
-        if (slowest.length > 3) slowest.pop();
+      while (at > 0 && durations[slowest[at - 1]!]! < duration) {
+        slowest[at] = slowest[at - 1]!;
+        at--;
       }
+      slowest[at] = index;
     }
     for (const [index, error] of errors) {
       log.error({ err: error }, `${serviceName(services[index]!)} failed to stop`);
