@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import { build } from 'tsup';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outDir = fileURLToPath(new URL('./.build', import.meta.url));
+
+export async function setup(): Promise<void> {
+  await build({
+    entry: ['src/index.ts', 'src/worker.ts', 'src/process-worker.ts', 'src/plugin.ts'],
+    format: ['esm', 'cjs'],
+    outDir,
+    target: 'node20',
+    platform: 'node',
+    shims: true,
+    splitting: false,
+    clean: true,
+    dts: false,
+    sourcemap: false,
+    silent: true,
+    config: false,
+    esbuildOptions(options) {
+      options.supported = { ...options.supported, 'dynamic-import': true };
+      options.absWorkingDir = root;
+    },
+  });
+  process.env.AIOMISC_POOL_WORKER_DIR = outDir;
+}
