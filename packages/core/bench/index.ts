@@ -17,7 +17,12 @@ async function bare(services: Trivial[]) {
 }
 
 async function throughEntrypoint(services: Trivial[]) {
-  const ep = await entrypoint({ services, catchSignals: [], plugins: false, logLevel: 'error' }).start();
+  const ep = await entrypoint({
+    services,
+    catchSignals: [],
+    plugins: false,
+    logLevel: 'error',
+  }).start();
   await ep.stop();
 }
 
@@ -31,7 +36,10 @@ async function measure(fn: (services: Trivial[]) => Promise<void>) {
     samples.push(performance.now() - t0);
   }
   samples.sort((a, b) => a - b);
-  return { p50_ms: Math.round(samples[Math.floor(ROUNDS / 2)]! * 1000) / 1000, rounds_per_s: round(1000 / (samples.reduce((a, b) => a + b) / ROUNDS)) };
+  return {
+    p50_ms: Math.round(samples[Math.floor(ROUNDS / 2)]! * 1000) / 1000,
+    rounds_per_s: round(1000 / (samples.reduce((a, b) => a + b) / ROUNDS)),
+  };
 }
 
 // Alternate the two so that neither gets a warmer machine.

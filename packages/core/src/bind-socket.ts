@@ -37,11 +37,18 @@ const log = getLogger('aiomisc.bind');
 export function bindSocket(options?: BindSocketOptions & { type?: 'tcp' }): Promise<Server>;
 export function bindSocket(options: BindSocketOptions & { type: 'udp' }): Promise<UdpSocket>;
 export async function bindSocket(options: BindSocketOptions = {}): Promise<Server | UdpSocket> {
-  const { address = '127.0.0.1', port = 0, type = 'tcp', ipv6Only = false, backlog = 511 } = options;
+  const {
+    address = '127.0.0.1',
+    port = 0,
+    type = 'tcp',
+    ipv6Only = false,
+    backlog = 511,
+  } = options;
   const family = isIP(address);
   if (family === 0) throw new InvalidArgumentError('address', address, 'an IPv4 or IPv6 address');
   expectNumber('port', port, { min: 0, max: 65535, integer: true });
-  if (type !== 'tcp' && type !== 'udp') throw new InvalidArgumentError('type', type, '"tcp" or "udp"');
+  if (type !== 'tcp' && type !== 'udp')
+    throw new InvalidArgumentError('type', type, '"tcp" or "udp"');
   if (type === 'udp') {
     const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only });
     await new Promise<void>((resolve, reject) => {
@@ -64,7 +71,8 @@ export async function bindSocket(options: BindSocketOptions = {}): Promise<Serve
     });
   });
   const bound = server.address();
-  if (bound && typeof bound === 'object') log.info(`Listening tcp://${formatHost(bound.address)}:${bound.port}`);
+  if (bound && typeof bound === 'object')
+    log.info(`Listening tcp://${formatHost(bound.address)}:${bound.port}`);
   return server;
 }
 

@@ -51,7 +51,8 @@ export class Context {
     this.#statistic.get++;
     const slot = this.#slot(key);
     if (slot.isSet) return Promise.resolve(slot.value as TValue);
-    if (this.#closed) return Promise.reject(new InvalidStateError(`context is closed; "${key}" was never set`));
+    if (this.#closed)
+      return Promise.reject(new InvalidStateError(`context is closed; "${key}" was never set`));
     return new Promise<TValue>((resolve, reject) => {
       slot.waiters.push({ resolve: resolve as (value: unknown) => void, reject });
     });

@@ -70,29 +70,53 @@ export function resolveEntrypointOptions(
   options: EntrypointOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedEntrypointOptions {
-  const pick = <TValue>(explicit: TValue | undefined, fromEnv: () => TValue | undefined, fallback: TValue) =>
-    explicit !== undefined ? explicit : (fromEnv() ?? fallback);
+  const pick = <TValue>(
+    explicit: TValue | undefined,
+    fromEnv: () => TValue | undefined,
+    fallback: TValue,
+  ) => (explicit !== undefined ? explicit : (fromEnv() ?? fallback));
   const catchSignals = options.catchSignals ?? (isMainThread ? ['SIGINT', 'SIGTERM'] : []);
   if (!Array.isArray(catchSignals)) {
     throw new InvalidArgumentError('catchSignals', catchSignals, 'an array of signal names');
   }
   for (const signal of catchSignals) {
-    if (typeof signal !== 'string' || !(signal in constants.signals) || signal === 'SIGKILL' || signal === 'SIGSTOP') {
-      throw new InvalidArgumentError('catchSignals', signal, 'a signal name that can be caught, such as "SIGTERM"');
+    if (
+      typeof signal !== 'string' ||
+      !(signal in constants.signals) ||
+      signal === 'SIGKILL' ||
+      signal === 'SIGSTOP'
+    ) {
+      throw new InvalidArgumentError(
+        'catchSignals',
+        signal,
+        'a signal name that can be caught, such as "SIGTERM"',
+      );
     }
   }
   return {
     poolSize: expectNumber(
       'poolSize',
-      pick(options.poolSize, () => envNumber('AIOMISC_POOL_SIZE', { min: 1, integer: true }, 1, env), defaultPoolSize()),
+      pick(
+        options.poolSize,
+        () => envNumber('AIOMISC_POOL_SIZE', { min: 1, integer: true }, 1, env),
+        defaultPoolSize(),
+      ),
       { min: 1, integer: true },
     ),
-    logLevel: expectOneOf('logLevel', pick(options.logLevel, () => envChoice('AIOMISC_LOG_LEVEL', LOG_LEVELS, env), 'info'), LOG_LEVELS),
+    logLevel: expectOneOf(
+      'logLevel',
+      pick(options.logLevel, () => envChoice('AIOMISC_LOG_LEVEL', LOG_LEVELS, env), 'info'),
+      LOG_LEVELS,
+    ),
     logFormat:
       options.logFormat !== undefined
         ? expectOneOf('logFormat', options.logFormat, LOG_FORMATS)
         : envChoice('AIOMISC_LOG_FORMAT', LOG_FORMATS, env),
-    logDateFormat: pick(options.logDateFormat, () => env.AIOMISC_LOG_DATE_FORMAT || undefined, null),
+    logDateFormat: pick(
+      options.logDateFormat,
+      () => env.AIOMISC_LOG_DATE_FORMAT || undefined,
+      null,
+    ),
     logBuffering: pick(options.logBuffering, () => envBoolean('AIOMISC_LOG_BUFFERING', env), true),
     logBufferSize: expectNumber(
       'logBufferSize',
@@ -107,7 +131,11 @@ export function resolveEntrypointOptions(
     ),
     logFlushInterval: expectNumber(
       'logFlushInterval',
-      pick(options.logFlushInterval, () => envNumber('AIOMISC_LOG_FLUSH', { min: 0 }, 1000, env), 200),
+      pick(
+        options.logFlushInterval,
+        () => envNumber('AIOMISC_LOG_FLUSH', { min: 0 }, 1000, env),
+        200,
+      ),
       { min: 0 },
     ),
     logConfig: pick(options.logConfig, () => envBoolean('AIOMISC_LOG_CONFIG', env), true),
@@ -115,7 +143,11 @@ export function resolveEntrypointOptions(
     catchSignals,
     shutdownTimeout: expectNumber(
       'shutdownTimeout',
-      pick(options.shutdownTimeout, () => envNumber('AIOMISC_SHUTDOWN_TIMEOUT', { min: 0 }, 1000, env), 60_000),
+      pick(
+        options.shutdownTimeout,
+        () => envNumber('AIOMISC_SHUTDOWN_TIMEOUT', { min: 0 }, 1000, env),
+        60_000,
+      ),
       { min: 0 },
     ),
     debug: pick(options.debug, () => envBoolean('AIOMISC_DEBUG', env), false),

@@ -124,7 +124,8 @@ export class Entrypoint implements AsyncDisposable {
    * @throws the original error of the first service that failed to start, after the others stopped.
    */
   async start(): Promise<this> {
-    if (this.#state !== 'idle') throw new InvalidStateError(`entrypoint cannot start: it is ${this.#state}`);
+    if (this.#state !== 'idle')
+      throw new InvalidStateError(`entrypoint cannot start: it is ${this.#state}`);
     this.#state = 'starting';
     current.stack.push(this);
     this.#keepAlive = setInterval(() => {}, 2 ** 30);
@@ -134,7 +135,8 @@ export class Entrypoint implements AsyncDisposable {
       await this.#setupExtensions();
       for (const own of [this.preStart, this.postStart, this.preStop, this.postStop]) own.freeze();
       await this.startServices(...this.#initialServices);
-      if (this.#stopPromise) throw new InvalidStateError('entrypoint was stopped while it was starting');
+      if (this.#stopPromise)
+        throw new InvalidStateError('entrypoint was stopped while it was starting');
     } catch (error) {
       await this.#stopPromise?.catch(() => {});
       await this.#release();
@@ -154,7 +156,9 @@ export class Entrypoint implements AsyncDisposable {
     checkServices(services);
     for (const service of services) {
       if (this.#running.has(service)) {
-        throw new InvalidStateError(`${serviceName(service)} is already running in this entrypoint`);
+        throw new InvalidStateError(
+          `${serviceName(service)} is already running in this entrypoint`,
+        );
       }
     }
     const payload = { entrypoint: this, services };
@@ -162,7 +166,10 @@ export class Entrypoint implements AsyncDisposable {
     try {
       await this.#startAll(services);
     } catch (error) {
-      log.error({ err: error }, `Service failed to start; stopping the ${services.length} started with it`);
+      log.error(
+        { err: error },
+        `Service failed to start; stopping the ${services.length} started with it`,
+      );
       const started = services.filter((service) => this.#running.has(service));
       await this.#stopMany(started, error).catch(() => {});
       throw error;
@@ -233,7 +240,8 @@ export class Entrypoint implements AsyncDisposable {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await new Promise<boolean>((resolve) => {
       batch = new StopBatch(services.length, () => resolve(false));
-      if (services.length > 0) timer = setTimeout(() => resolve(true), this.options.shutdownTimeout);
+      if (services.length > 0)
+        timer = setTimeout(() => resolve(true), this.options.shutdownTimeout);
       for (let index = 0; index < services.length; index++) {
         this.#running.get(services[index]!)!.stop(batch, index, error);
       }
@@ -241,7 +249,12 @@ export class Entrypoint implements AsyncDisposable {
     clearTimeout(timer);
     for (const service of services) this.#running.delete(service);
     const { durations, errors, t0 } = batch!;
-    const report = new ShutdownReport(services, durations.slice(), new Map(errors), performance.now() - t0);
+    const report = new ShutdownReport(
+      services,
+      durations.slice(),
+      new Map(errors),
+      performance.now() - t0,
+    );
     this.#lastReport = report;
     report.log(log, this.options.shutdownTimeout, this.options.debug);
     await this.#emit(this.postStop, Entrypoint.POST_STOP, payload);
@@ -310,7 +323,9 @@ export class Entrypoint implements AsyncDisposable {
   #onSignal(signal: NodeJS.Signals): void {
     if (this.#stopPromise) {
       const pending = this.services.map(serviceName);
-      log.error(`Second ${signal} received; exiting with code 70. Services not stopped: ${pending.join(', ') || '(none)'}`);
+      log.error(
+        `Second ${signal} received; exiting with code 70. Services not stopped: ${pending.join(', ') || '(none)'}`,
+      );
       process.exit(70);
     }
     log.info(`Interrupt signal ${signal} received, shutting down...`);

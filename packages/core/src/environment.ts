@@ -15,13 +15,20 @@ const falsy = new Set(['0', 'disable', 'disabled', 'off', 'false', 'no', '']);
  * const buffering = envBoolean('AIOMISC_LOG_BUFFERING') ?? true;
  * ```
  */
-export function envBoolean(name: string, env: NodeJS.ProcessEnv = process.env): boolean | undefined {
+export function envBoolean(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean | undefined {
   const raw = env[name];
   if (raw === undefined) return undefined;
   const value = raw.trim().toLowerCase();
   if (truthy.has(value)) return true;
   if (falsy.has(value)) return false;
-  throw new InvalidArgumentError(name, raw, `one of ${[...truthy, ...falsy].filter(Boolean).join(', ')}`);
+  throw new InvalidArgumentError(
+    name,
+    raw,
+    `one of ${[...truthy, ...falsy].filter(Boolean).join(', ')}`,
+  );
 }
 
 /**

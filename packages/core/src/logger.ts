@@ -47,13 +47,22 @@ function consoleLogger(name: string): Logger {
       const fields = typeof first === 'string' ? undefined : (first as Record<string, unknown>);
       const error = fields?.err;
       if (state.format === 'json') {
-        const record: Record<string, unknown> = { time: Date.now(), level: method, name, msg: message, ...fields };
-        if (error instanceof Error) record.err = { type: error.name, message: error.message, stack: error.stack };
+        const record: Record<string, unknown> = {
+          time: Date.now(),
+          level: method,
+          name,
+          msg: message,
+          ...fields,
+        };
+        if (error instanceof Error)
+          record.err = { type: error.name, message: error.message, stack: error.stack };
         process.stderr.write(`${JSON.stringify(record)}\n`);
         return;
       }
       const detail = error instanceof Error ? `\n${error.stack ?? String(error)}` : '';
-      process.stderr.write(`${new Date().toISOString()} [${method.toUpperCase()}] ${name}: ${message}${detail}\n`);
+      process.stderr.write(
+        `${new Date().toISOString()} [${method.toUpperCase()}] ${name}: ${message}${detail}\n`,
+      );
     };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
@@ -69,7 +78,10 @@ function consoleLogger(name: string): Logger {
  * configureConsoleLogger({ level: 'debug', format: 'json' });
  * ```
  */
-export function configureConsoleLogger(options: { level?: LogLevelName; format?: LogFormatName }): void {
+export function configureConsoleLogger(options: {
+  level?: LogLevelName;
+  format?: LogFormatName;
+}): void {
   if (options.level !== undefined) state.level = options.level;
   if (options.format !== undefined) state.format = options.format;
 }
@@ -122,5 +134,10 @@ export function getLogger(name: string): Logger {
       if (second === undefined) logger[method](first as string);
       else logger[method](first as object, second);
     };
-  return { debug: forward('debug'), info: forward('info'), warn: forward('warn'), error: forward('error') };
+  return {
+    debug: forward('debug'),
+    info: forward('info'),
+    warn: forward('warn'),
+    error: forward('error'),
+  };
 }

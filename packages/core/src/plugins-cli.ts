@@ -45,8 +45,12 @@ export async function pluginsCli(argv: string[], cwd: string = process.cwd()): P
   let level: LogLevelName;
   let format: LogFormatName | undefined;
   try {
-    level = values.quiet || values.silent ? 'critical' : expectOneOf('--level', values.level ?? 'info', LOG_LEVELS);
-    format = values.format === undefined ? undefined : expectOneOf('--format', values.format, LOG_FORMATS);
+    level =
+      values.quiet || values.silent
+        ? 'critical'
+        : expectOneOf('--level', values.level ?? 'info', LOG_LEVELS);
+    format =
+      values.format === undefined ? undefined : expectOneOf('--format', values.format, LOG_FORMATS);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     return 2;
@@ -59,7 +63,13 @@ export async function pluginsCli(argv: string[], cwd: string = process.cwd()): P
     process.stderr.write(`${String(error)}\n`);
     return 1;
   }
-  const entrypoint = new Entrypoint({ logLevel: level, logFormat: format, logBuffering: false, catchSignals: [], plugins: false });
+  const entrypoint = new Entrypoint({
+    logLevel: level,
+    logFormat: format,
+    logBuffering: false,
+    catchSignals: [],
+    plugins: false,
+  });
   await entrypoint.start();
   try {
     for (const plugin of plugins) {

@@ -86,7 +86,11 @@ function findDependency(from: string, name: string): string | undefined {
 async function importPlugins(root: string): Promise<Plugin[]> {
   const app = readPackage(root) ?? {};
   const dirs = new Set<string>([root]);
-  const names = Object.keys({ ...app.dependencies, ...app.optionalDependencies, ...app.devDependencies });
+  const names = Object.keys({
+    ...app.dependencies,
+    ...app.optionalDependencies,
+    ...app.devDependencies,
+  });
   for (const name of names) {
     const dir = findDependency(root, name);
     if (dir) dirs.add(dir);

@@ -94,13 +94,18 @@ export class RecurringCallback {
    * @throws {@link InvalidStateError} when it was never started or already ended.
    */
   async stop(): Promise<void> {
-    if (!this.#loop || !this.#controller) throw new InvalidStateError(`${this.name}: callback not started`);
+    if (!this.#loop || !this.#controller)
+      throw new InvalidStateError(`${this.name}: callback not started`);
     const loop = this.#loop;
     this.#controller.abort(new InvalidStateError(`${this.name} stopped`));
     await loop;
   }
 
-  async #run(strategy: RecurringStrategy, options: RecurringStartOptions, signal: AbortSignal): Promise<void> {
+  async #run(
+    strategy: RecurringStrategy,
+    options: RecurringStartOptions,
+    signal: AbortSignal,
+  ): Promise<void> {
     const { shield = false, suppressExceptions = [] } = options;
     const never = new AbortController().signal;
     while (!signal.aborted) {
@@ -112,7 +117,8 @@ export class RecurringCallback {
           if (!(await pause(error.delayMs, signal))) return;
           continue;
         }
-        if (!StrategyStop.isInstance(error)) log.error({ err: error }, `${this.name}: strategy failed; stopping`);
+        if (!StrategyStop.isInstance(error))
+          log.error({ err: error }, `${this.name}: strategy failed; stopping`);
         return;
       }
       if (typeof delay !== 'number' || Number.isNaN(delay)) {

@@ -2,9 +2,7 @@ import { Task } from './task';
 
 /** What {@link select} races: a promise, or a function that gets an AbortSignal (a task). */
 export type Selectable<TValue = unknown> =
-  | PromiseLike<TValue>
-  | Task<TValue>
-  | ((signal: AbortSignal) => TValue | PromiseLike<TValue>);
+  PromiseLike<TValue> | Task<TValue> | ((signal: AbortSignal) => TValue | PromiseLike<TValue>);
 
 /** Options of {@link select}. */
 export interface SelectOptions {
@@ -88,7 +86,9 @@ export async function select<TValue = unknown>(
   const tasks = contenders.map((item) =>
     typeof item === 'function' ? new Task(item) : item instanceof Task ? item : undefined,
   );
-  const promises = contenders.map((item, index) => Promise.resolve(tasks[index] ?? (item as PromiseLike<TValue>)));
+  const promises = contenders.map((item, index) =>
+    Promise.resolve(tasks[index] ?? (item as PromiseLike<TValue>)),
+  );
   const outcome = new Promise<SelectResult<TValue>>((resolve, reject) => {
     promises.forEach((promise, index) => {
       promise.then(
@@ -109,7 +109,8 @@ export async function select<TValue = unknown>(
   } finally {
     if (cancel) {
       for (const task of tasks) task?.abort();
-      if (wait) await Promise.allSettled(tasks.filter((task): task is Task<TValue> => task !== undefined));
+      if (wait)
+        await Promise.allSettled(tasks.filter((task): task is Task<TValue> => task !== undefined));
     }
   }
 }

@@ -159,10 +159,16 @@ export class ServiceRun {
 }
 
 /** Calls a lifecycle method, turning a synchronous throw or a non-promise result into a promise. */
-function callSafely(service: Service<object>, method: 'start' | 'stop', error?: unknown): PromiseLike<void> {
+function callSafely(
+  service: Service<object>,
+  method: 'start' | 'stop',
+  error?: unknown,
+): PromiseLike<void> {
   try {
     const result = method === 'start' ? service.start() : service.stop(error);
-    return typeof (result as PromiseLike<void> | undefined)?.then === 'function' ? result : resolved;
+    return typeof (result as PromiseLike<void> | undefined)?.then === 'function'
+      ? result
+      : resolved;
   } catch (thrown) {
     return Promise.reject(thrown);
   }

@@ -20,7 +20,8 @@ export interface ServiceClass {
   readonly defaults: object;
 }
 
-type OptionsArgument<TOptions> = Partial<TOptions> extends TOptions ? [options?: TOptions] : [options: TOptions];
+type OptionsArgument<TOptions> =
+  Partial<TOptions> extends TOptions ? [options?: TOptions] : [options: TOptions];
 
 /**
  * A unit of a long-running program that the {@link Entrypoint} starts and stops.
@@ -105,7 +106,9 @@ export abstract class Service<TOptions extends object = Record<string, unknown>>
    */
   get context(): Context {
     if (!this.#run) {
-      throw new InvalidStateError(`${this.constructor.name} has no context: no entrypoint started it`);
+      throw new InvalidStateError(
+        `${this.constructor.name} has no context: no entrypoint started it`,
+      );
     }
     return this.#run.entrypoint.context;
   }
@@ -123,8 +126,13 @@ export abstract class Service<TOptions extends object = Record<string, unknown>>
 
 function collectDefaults(serviceClass: ServiceClass): object {
   const chain: object[] = [];
-  for (let current: unknown = serviceClass; typeof current === 'function'; current = Object.getPrototypeOf(current)) {
-    if (Object.hasOwn(current, 'defaults')) chain.unshift((current as unknown as ServiceClass).defaults);
+  for (
+    let current: unknown = serviceClass;
+    typeof current === 'function';
+    current = Object.getPrototypeOf(current)
+  ) {
+    if (Object.hasOwn(current, 'defaults'))
+      chain.unshift((current as unknown as ServiceClass).defaults);
   }
   return Object.assign({}, ...chain) as object;
 }

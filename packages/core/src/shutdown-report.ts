@@ -16,7 +16,9 @@ export interface ServiceStopReport {
 /** Class name of a service, with its `name` option when it has one. */
 export function serviceName(service: Service<object>): string {
   const name = (service.options as { name?: unknown }).name;
-  return typeof name === 'string' ? `${service.constructor.name}(${name})` : service.constructor.name;
+  return typeof name === 'string'
+    ? `${service.constructor.name}(${name})`
+    : service.constructor.name;
 }
 
 /**

@@ -49,7 +49,8 @@ export class Signal<TPayload> {
    * @throws {@link InvalidStateError} when the signal is frozen.
    */
   disconnect(receiver: Receiver<TPayload>): void {
-    if (this.#frozen) throw new InvalidStateError('cannot disconnect a receiver from a frozen signal');
+    if (this.#frozen)
+      throw new InvalidStateError('cannot disconnect a receiver from a frozen signal');
     this.#receivers.delete(receiver);
   }
 

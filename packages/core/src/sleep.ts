@@ -7,7 +7,10 @@
  * await sleep(1000, { signal: this.signal });
  * ```
  */
-export function sleep(ms: number, options: { signal?: AbortSignal; ref?: boolean } = {}): Promise<void> {
+export function sleep(
+  ms: number,
+  options: { signal?: AbortSignal; ref?: boolean } = {},
+): Promise<void> {
   const { signal, ref = true } = options;
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<void>((resolve, reject) => {
@@ -15,10 +18,13 @@ export function sleep(ms: number, options: { signal?: AbortSignal; ref?: boolean
       clearTimeout(timer);
       reject(signal!.reason as Error);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     if (!ref) timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
   });

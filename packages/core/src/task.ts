@@ -68,7 +68,9 @@ export class Task<TResult> implements PromiseLike<TResult> {
  * });
  * ```
  */
-export function createTask<TResult>(work: (signal: AbortSignal) => TResult | PromiseLike<TResult>): Task<TResult> {
+export function createTask<TResult>(
+  work: (signal: AbortSignal) => TResult | PromiseLike<TResult>,
+): Task<TResult> {
   return new Task(work);
 }
 

@@ -22,7 +22,11 @@ export interface NumberConstraints {
  * const interval = expectNumber('interval', options.interval, { min: 0 });
  * ```
  */
-export function expectNumber(argument: string, value: unknown, constraints: NumberConstraints = {}): number {
+export function expectNumber(
+  argument: string,
+  value: unknown,
+  constraints: NumberConstraints = {},
+): number {
   const { min = -Infinity, max = Infinity, integer = false, allowInfinity = false } = constraints;
   const ok =
     typeof value === 'number' &&

@@ -31,7 +31,9 @@ describe('bindSocket', () => {
     const socket = await bindSocket({ address: '127.0.0.1', type: 'udp' });
     const { port, family } = socket.address();
     expect(family).toBe('IPv4');
-    const received = new Promise<string>((resolve) => socket.once('message', (data) => resolve(data.toString())));
+    const received = new Promise<string>((resolve) =>
+      socket.once('message', (data) => resolve(data.toString())),
+    );
     const sender = createSocket('udp4');
     sender.send('ping', port, '127.0.0.1');
     expect(await received).toBe('ping');

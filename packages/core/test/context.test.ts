@@ -45,7 +45,9 @@ describe('Context', () => {
 
 function metrics(name: string): Record<string, number> {
   const result: Record<string, number> = {};
-  for (const { metric, value } of getStatistics('ContextStatistic').filter((entry) => entry.name === name)) {
+  for (const { metric, value } of getStatistics('ContextStatistic').filter(
+    (entry) => entry.name === name,
+  )) {
     result[metric] = value;
   }
   return result;

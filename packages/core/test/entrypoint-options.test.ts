@@ -69,33 +69,55 @@ describe('resolveEntrypointOptions', () => {
   it('lets explicit options win over the environment', () => {
     const options = resolveEntrypointOptions(
       { poolSize: 2, logLevel: 'error', shutdownTimeout: 10, logBuffering: true },
-      { AIOMISC_POOL_SIZE: '7', AIOMISC_LOG_LEVEL: 'debug', AIOMISC_SHUTDOWN_TIMEOUT: '3', AIOMISC_LOG_BUFFERING: '0' },
+      {
+        AIOMISC_POOL_SIZE: '7',
+        AIOMISC_LOG_LEVEL: 'debug',
+        AIOMISC_SHUTDOWN_TIMEOUT: '3',
+        AIOMISC_LOG_BUFFERING: '0',
+      },
     );
-    expect(options).toMatchObject({ poolSize: 2, logLevel: 'error', shutdownTimeout: 10, logBuffering: true });
+    expect(options).toMatchObject({
+      poolSize: 2,
+      logLevel: 'error',
+      shutdownTimeout: 10,
+      logBuffering: true,
+    });
   });
 
   it('names the bad value of an option', () => {
     expect(errorOf(() => resolveEntrypointOptions({ logFormat: 'xml' as never }, {})).message).toBe(
       'logFormat must be one of stream, color, json, syslog, plain, journald, rich, rich_tb, disabled, got "xml"',
     );
-    expect(errorOf(() => resolveEntrypointOptions({ logLevel: 'loud' as never }, {})).argument).toBe('logLevel');
-    expect(errorOf(() => resolveEntrypointOptions({ shutdownTimeout: -1 }, {})).message).toContain('got -1');
-    expect(errorOf(() => resolveEntrypointOptions({ shutdownTimeout: Number.NaN }, {})).message).toContain('got NaN');
-    expect(errorOf(() => resolveEntrypointOptions({ poolSize: 0 }, {})).message).toContain('poolSize');
-    expect(errorOf(() => resolveEntrypointOptions({ catchSignals: ['SIGNOPE' as never] }, {})).message).toContain(
-      '"SIGNOPE"',
+    expect(
+      errorOf(() => resolveEntrypointOptions({ logLevel: 'loud' as never }, {})).argument,
+    ).toBe('logLevel');
+    expect(errorOf(() => resolveEntrypointOptions({ shutdownTimeout: -1 }, {})).message).toContain(
+      'got -1',
     );
-    expect(errorOf(() => resolveEntrypointOptions({ catchSignals: ['SIGKILL'] }, {})).value).toBe('SIGKILL');
+    expect(
+      errorOf(() => resolveEntrypointOptions({ shutdownTimeout: Number.NaN }, {})).message,
+    ).toContain('got NaN');
+    expect(errorOf(() => resolveEntrypointOptions({ poolSize: 0 }, {})).message).toContain(
+      'poolSize',
+    );
+    expect(
+      errorOf(() => resolveEntrypointOptions({ catchSignals: ['SIGNOPE' as never] }, {})).message,
+    ).toContain('"SIGNOPE"');
+    expect(errorOf(() => resolveEntrypointOptions({ catchSignals: ['SIGKILL'] }, {})).value).toBe(
+      'SIGKILL',
+    );
   });
 
   it('names the bad value of an environment variable', () => {
-    expect(errorOf(() => resolveEntrypointOptions({}, { AIOMISC_SHUTDOWN_TIMEOUT: 'soon' })).message).toBe(
-      'AIOMISC_SHUTDOWN_TIMEOUT must be a number, got "soon"',
-    );
-    expect(errorOf(() => resolveEntrypointOptions({}, { AIOMISC_LOG_FORMAT: 'xml' })).argument).toBe(
-      'AIOMISC_LOG_FORMAT',
-    );
-    expect(errorOf(() => resolveEntrypointOptions({}, { AIOMISC_LOG_BUFFERING: 'maybe' })).value).toBe('maybe');
+    expect(
+      errorOf(() => resolveEntrypointOptions({}, { AIOMISC_SHUTDOWN_TIMEOUT: 'soon' })).message,
+    ).toBe('AIOMISC_SHUTDOWN_TIMEOUT must be a number, got "soon"');
+    expect(
+      errorOf(() => resolveEntrypointOptions({}, { AIOMISC_LOG_FORMAT: 'xml' })).argument,
+    ).toBe('AIOMISC_LOG_FORMAT');
+    expect(
+      errorOf(() => resolveEntrypointOptions({}, { AIOMISC_LOG_BUFFERING: 'maybe' })).value,
+    ).toBe('maybe');
     expect(errorOf(() => resolveEntrypointOptions({}, { AIOMISC_POOL_SIZE: '-2' })).argument).toBe(
       'AIOMISC_POOL_SIZE',
     );

@@ -71,7 +71,8 @@ describe('Entrypoint in a process', () => {
     await app.started;
     app.child.kill('SIGTERM');
     await new Promise<void>((resolve) => {
-      const check = () => (app.output().stdout.includes('hung stop called') ? resolve() : setTimeout(check, 10));
+      const check = () =>
+        app.output().stdout.includes('hung stop called') ? resolve() : setTimeout(check, 10);
       check();
     });
     app.child.kill('SIGTERM');

@@ -20,7 +20,9 @@ class Recorder extends Service<{ name: string; log: string[]; delay?: number; fa
     log.push(`started ${name}`);
   }
   override async stop(error?: unknown) {
-    this.options.log.push(`stop ${this.options.name}${error ? ` (${(error as Error).message})` : ''}`);
+    this.options.log.push(
+      `stop ${this.options.name}${error ? ` (${(error as Error).message})` : ''}`,
+    );
   }
 }
 
@@ -43,7 +45,12 @@ class Forever extends Service<{ log: string[] }> {
 }
 
 afterEach(() => {
-  for (const signal of [Entrypoint.PRE_START, Entrypoint.POST_START, Entrypoint.PRE_STOP, Entrypoint.POST_STOP]) {
+  for (const signal of [
+    Entrypoint.PRE_START,
+    Entrypoint.POST_START,
+    Entrypoint.PRE_STOP,
+    Entrypoint.POST_STOP,
+  ]) {
     for (const receiver of receivers) signal.disconnect(receiver);
   }
   receivers.length = 0;
@@ -55,7 +62,10 @@ describe('Entrypoint', () => {
     const log: string[] = [];
     const ep = entrypoint({
       ...quiet,
-      services: [new Recorder({ name: 'slow', log, delay: 20 }), new Recorder({ name: 'fast', log })],
+      services: [
+        new Recorder({ name: 'slow', log, delay: 20 }),
+        new Recorder({ name: 'fast', log }),
+      ],
     });
     await ep.start();
     log.push('body');
@@ -183,11 +193,13 @@ describe('Entrypoint', () => {
     await expect(ep.stop()).rejects.toThrow('cannot stop');
     expect(log).toContain('stop a');
     expect(log).toContain('forever finished');
-    expect(ep.shutdownReport.map((report) => [report.service, report.error !== undefined])).toEqual([
-      ['Broken', true],
-      ['Recorder(a)', false],
-      ['Forever', false],
-    ]);
+    expect(ep.shutdownReport.map((report) => [report.service, report.error !== undefined])).toEqual(
+      [
+        ['Broken', true],
+        ['Recorder(a)', false],
+        ['Forever', false],
+      ],
+    );
   });
 
   it('cuts a hung stop at shutdownTimeout, naming the service, and stops the others', async () => {
@@ -248,7 +260,10 @@ describe('Entrypoint', () => {
   it('supports await using', async () => {
     const log: string[] = [];
     {
-      await using ep = await entrypoint({ ...quiet, services: [new Recorder({ name: 'a', log })] }).start();
+      await using ep = await entrypoint({
+        ...quiet,
+        services: [new Recorder({ name: 'a', log })],
+      }).start();
       expect(ep.services).toHaveLength(1);
     }
     expect(log).toContain('stop a');

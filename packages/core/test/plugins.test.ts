@@ -20,9 +20,13 @@ beforeAll(() => {
     JSON.stringify({ name: 'app', private: true, dependencies: { 'fixture-plugin': '1.0.0' } }),
   );
   mkdirSync(join(app, 'node_modules', '@aiomisc'), { recursive: true });
-  cpSync(fileURLToPath(new URL('./fixtures/plugin-package', import.meta.url)), join(app, 'node_modules', 'fixture-plugin'), {
-    recursive: true,
-  });
+  cpSync(
+    fileURLToPath(new URL('./fixtures/plugin-package', import.meta.url)),
+    join(app, 'node_modules', 'fixture-plugin'),
+    {
+      recursive: true,
+    },
+  );
   symlinkSync(packageDir, join(app, 'node_modules', '@aiomisc', 'core'));
 });
 
@@ -45,7 +49,11 @@ describe('plugins', () => {
     class Noop extends Service {
       async start() {}
     }
-    const ep = await entrypoint({ services: [new Noop()], catchSignals: [], plugins: false }).start();
+    const ep = await entrypoint({
+      services: [new Noop()],
+      catchSignals: [],
+      plugins: false,
+    }).start();
     await expect(ep.context.get('greeting')).resolves.toBe('hello from the plugin to 1 services');
     await ep.stop();
     Entrypoint.PRE_START.disconnect(plugins[0]!.module.greet as () => void);

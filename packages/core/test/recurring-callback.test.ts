@@ -20,7 +20,9 @@ afterEach(() => {
 
 function stats(name: string): Record<string, number> {
   const result: Record<string, number> = {};
-  for (const entry of getStatistics('RecurringCallbackStatistic').filter((item) => item.name === name)) {
+  for (const entry of getStatistics('RecurringCallbackStatistic').filter(
+    (item) => item.name === name,
+  )) {
     result[entry.metric] = entry.value;
   }
   return result;

@@ -53,7 +53,9 @@ describe('select', () => {
   it('aborts everything when its own signal aborts', async () => {
     const log: string[] = [];
     const controller = new AbortController();
-    const pending = select(abortable('a', 1000, log), abortable('b', 1000, log), { signal: controller.signal });
+    const pending = select(abortable('a', 1000, log), abortable('b', 1000, log), {
+      signal: controller.signal,
+    });
     controller.abort(new Error('give up'));
     await expect(pending).rejects.toThrow('give up');
     expect(log.sort()).toEqual(['a aborted', 'b aborted']);
@@ -101,6 +103,8 @@ describe('sleep', () => {
     const pending = sleep(1000, { signal: controller.signal });
     controller.abort(new Error('stop'));
     await expect(pending).rejects.toThrow('stop');
-    await expect(sleep(1, { signal: AbortSignal.abort(new Error('early')) })).rejects.toThrow('early');
+    await expect(sleep(1, { signal: AbortSignal.abort(new Error('early')) })).rejects.toThrow(
+      'early',
+    );
   });
 });

@@ -39,7 +39,7 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'object' && value !== null) {
-    const name = (value).constructor?.name;
+    const name = value.constructor?.name;
     return name && name !== 'Object' ? `an instance of ${name}` : 'an object';
   }
   return String(value);
