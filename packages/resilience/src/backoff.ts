@@ -209,6 +209,7 @@ function runTimed(
     let tries = 0;
     let hasLastError = false;
     let lastError: unknown;
+    let running = false;
     let current: AbortController | null = null;
     let deadlineTimer: NodeJS.Timeout | undefined;
     let pauseTimer: NodeJS.Timeout | undefined;
@@ -228,8 +229,10 @@ function runTimed(
       pauseImmediate = undefined;
       tries++;
       statistic.attempts++;
-      const controller = new AbortController();
+      // A decorated method gets no signal, so it needs no AbortController (the costly part).
+      const controller = passSignal ? new AbortController() : null;
       current = controller;
+      running = true;
       const started = config.timed ? performance.now() : 0;
       let finished = false;
       let attemptTimer: NodeJS.Timeout | undefined;
@@ -237,7 +240,8 @@ function runTimed(
         if (finished) return false;
         finished = true;
         clearTimeout(attemptTimer);
-        if (current === controller) current = null;
+        current = null;
+        running = false;
         statistic.done++;
         if (config.timed) statistic.sum_time += performance.now() - started;
         return !settled;
@@ -264,11 +268,11 @@ function runTimed(
       if (attemptTimeout !== null) {
         attemptTimer = setTimeout(() => {
           const error = new TimeoutError(attemptTimeout, `attempt timed out after ${attemptTimeout} ms`);
-          controller.abort(error);
+          controller?.abort(error);
           onError(error);
         }, attemptTimeout);
       }
-      invoke(fn, thisArg, args, passSignal ? controller.signal : null).then((value) => {
+      invoke(fn, thisArg, args, controller === null ? null : controller.signal).then((value) => {
         if (!finish()) return;
         statistic.success++;
         settled = true;
@@ -280,9 +284,9 @@ function runTimed(
     if (deadline !== null) {
       deadlineTimer = setTimeout(() => {
         const error = new TimeoutError(deadline, `deadline of ${deadline} ms exceeded`);
-        if (current !== null) {
+        if (running) {
           statistic.cancels++;
-          current.abort(error);
+          current?.abort(error);
         }
         // As in the seed: the last error of an attempt wins over the deadline's TimeoutError.
         fail(hasLastError ? lastError : error);

@@ -27,13 +27,14 @@ export function timeout(ms: number): SignalWrapper {
   return signalWrapper((fn, thisArg, args, passSignal) => {
     if (ms === 0) return Promise.reject(new TimeoutError(0));
     return new Promise((resolve, reject) => {
-      const controller = new AbortController();
+      // A decorated method gets no signal, so it needs no AbortController (the costly part).
+      const controller = passSignal ? new AbortController() : null;
       const timer = setTimeout(() => {
         const error = new TimeoutError(ms);
-        controller.abort(error);
+        controller?.abort(error);
         reject(error);
       }, ms);
-      invoke(fn, thisArg, args, passSignal ? controller.signal : null).then(
+      invoke(fn, thisArg, args, controller === null ? null : controller.signal).then(
         (value) => {
           clearTimeout(timer);
           resolve(value);
