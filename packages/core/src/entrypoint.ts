@@ -170,7 +170,7 @@ export class Entrypoint implements AsyncDisposable {
         { err: error },
         `Service failed to start; stopping the ${services.length} started with it`,
       );
-      const started = services.filter((service) => this.#running.has(service));
+      const started = services.filter((service) => this.#isStoppable(service));
       await this.#stopMany(started, error).catch(() => {});
       throw error;
     }
@@ -185,7 +185,7 @@ export class Entrypoint implements AsyncDisposable {
   async stopServices(...services: Service<object>[]): Promise<ServiceStopReport[]> {
     checkServices(services);
     const report = await this.#stopMany(
-      services.filter((service) => this.#running.has(service)),
+      services.filter((service) => this.#isStoppable(service)),
       undefined,
     );
     return report.entries();
@@ -203,7 +203,10 @@ export class Entrypoint implements AsyncDisposable {
     this.#closing.set();
     this.#stopPromise = (async () => {
       try {
-        await this.#stopMany(this.services, error);
+        await this.#stopMany(
+          this.services.filter((service) => this.#isStoppable(service)),
+          error,
+        );
       } finally {
         await this.#release();
         this.#state = 'stopped';
@@ -220,6 +223,12 @@ export class Entrypoint implements AsyncDisposable {
   /** `await using` support: stops the entrypoint. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  /** Running and not already being stopped by a concurrent call. */
+  #isStoppable(service: Service<object>): boolean {
+    const run = this.#running.get(service);
+    return run !== undefined && !run.stopping;
   }
 
   #startAll(services: Service<object>[]): Promise<void> {

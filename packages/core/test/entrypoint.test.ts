@@ -269,3 +269,31 @@ describe('Entrypoint', () => {
     expect(log).toContain('stop a');
   });
 });
+
+describe('Entrypoint stopped while starting', () => {
+  it('stops each service once and rejects the start', async () => {
+    const log: string[] = [];
+    class Slow extends Service {
+      async start() {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, 1000);
+          this.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(new Error('aborted while starting'));
+          });
+        });
+      }
+      override async stop() {
+        log.push('slow stop');
+      }
+    }
+    const ep = entrypoint({ ...quiet, services: [new Slow(), new Recorder({ name: 'a', log })] });
+    const starting = ep.start();
+    await sleep(5);
+    await ep.stop();
+    await expect(starting).rejects.toThrow();
+    expect(log.filter((line) => line.startsWith('slow stop') || line.startsWith('stop a'))).toEqual(
+      ['slow stop', 'stop a'],
+    );
+  });
+});
