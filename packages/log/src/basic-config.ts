@@ -21,7 +21,7 @@ import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { strftime } from './date-format';
 import { LogLevel } from './levels';
 import { LogFormat } from './log-format';
-import { createLineFormatter, type LineFormatOptions, type LogRecord, type TextFormat } from './line-format';
+import { createLineFormatter, type LineFormatOptions, type LogRecord } from './line-format';
 import { resolveSyslog, type SyslogEndpoint, type SyslogOptions } from './syslog-endpoint';
 import type { TransportOptions } from './transport';
 
@@ -103,6 +103,7 @@ interface State {
 /** What pino.transport() returns (thread-stream), as far as this module uses it. */
 interface ThreadStreamLike extends DestinationStream {
   readonly closed: boolean;
+  flushSync(): void;
   flush(callback: (error?: Error) => void): void;
   end(): void;
 }
@@ -225,7 +226,7 @@ function transportPath(): string {
 function lineFormatOf(resolved: Resolved): LineFormatOptions | null {
   if (resolved.format === 'json' || resolved.format === 'disabled') return null;
   return {
-    format: resolved.format as TextFormat,
+    format: resolved.format,
     dateFormat: resolved.dateFormat,
     colorize: resolved.color,
     facility: resolved.syslog?.facility,
@@ -248,7 +249,11 @@ function transportSink(options: TransportOptions): Sink {
         stream.flush((error?: Error) => (error ? reject(error) : resolve()));
       }),
     close: () => {
-      if (!stream.closed) stream.end();
+      // flushSync first: end() alone returns at once while an async write is scheduled, and the
+      // records would be written after basicConfig() returned instead of before.
+      if (stream.closed) return;
+      stream.flushSync();
+      stream.end();
     },
   };
 }

@@ -206,7 +206,7 @@ function createRichFormatter(options: LineFormatOptions, dateFormat: string | nu
     customColors: { NOTSET: 'gray', DEBUG: 'blue', INFO: 'green', WARNING: 'yellow', ERROR: 'red', CRITICAL: 'bgRed' },
     useOnlyCustomProps: false,
     customPrettifiers: {
-      time: (value) => (dateFormat ? strftime(dateFormat, Number(value)) : String(value)),
+      time: (value) => (dateFormat ? strftime(dateFormat, Number(value)) : JSON.stringify(value)),
     },
   });
   const tracebacks = options.format === 'rich_tb';

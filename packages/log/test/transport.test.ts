@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BufferedDestination } from '../src/transport';
+import { readLines, temporaryDirectory } from './helpers';
+
+const line = (msg: string, level = 30): string => `${JSON.stringify({ level, time: 0, name: 'w', msg })}\n`;
+
+function destination(path: string, bufferSize: number, flushInterval: number, plain = false): BufferedDestination {
+  return new BufferedDestination({
+    lineFormat: plain ? { format: 'plain', dateFormat: null, colorize: false } : null,
+    destination: path,
+    syslog: null,
+    bufferSize,
+    flushInterval,
+  });
+}
+
+const lines = (path: string): string[] => (existsSync(path) ? readLines(path) : []);
+
+describe('BufferedDestination (the transport worker)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('keeps records until flushInterval has passed since the first one', async () => {
+    vi.useFakeTimers();
+    const path = join(temporaryDirectory(), 'a.log');
+    const out = destination(path, 100, 200);
+    out.write(line('one'));
+    await vi.advanceTimersByTimeAsync(150);
+    out.write(line('two'));
+    await vi.advanceTimersByTimeAsync(49);
+    expect(lines(path)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(lines(path).map((text) => (JSON.parse(text) as { msg: string }).msg)).toEqual(['one', 'two']);
+    out.end();
+  });
+
+  it('writes as soon as bufferSize records are waiting', () => {
+    vi.useFakeTimers();
+    const path = join(temporaryDirectory(), 'b.log');
+    const out = destination(path, 3, 60_000, true);
+    out.write(line('1') + line('2'));
+    expect(lines(path)).toEqual([]);
+    out.write(line('3'));
+    expect(lines(path)).toEqual(['1', '2', '3']);
+    out.end();
+  });
+
+  it('joins a record split across chunks and writes everything on flush() and end()', async () => {
+    const path = join(temporaryDirectory(), 'c.log');
+    const out = destination(path, 1000, 60_000, true);
+    const text = line('split record');
+    out.write(text.slice(0, 10));
+    out.write(text.slice(10) + line('next'));
+    await new Promise<void>((resolve, reject) => out.flush((error) => (error ? reject(error) : resolve())));
+    expect(lines(path)).toEqual(['split record', 'next']);
+    out.write(line('last'));
+    const closed = new Promise((resolve) => out.once('close', resolve));
+    out.end();
+    await closed;
+    expect(lines(path)).toEqual(['split record', 'next', 'last']);
+  });
+});
