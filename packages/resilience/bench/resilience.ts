@@ -154,7 +154,7 @@ function target(mode: Mode): { fn: () => Promise<number>; failed: () => number; 
 }
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 700);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
 export async function runResilienceBench(): Promise<void> {
   const results = new Map<string, number[]>();
