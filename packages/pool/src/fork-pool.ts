@@ -47,6 +47,8 @@ interface Job {
 interface Member {
   child: ChildProcess;
   ready: boolean;
+  /** Killed on purpose (an aborted task): replace it, take no task. */
+  retired: boolean;
   job: Job | undefined;
   exited: Promise<void>;
 }
@@ -76,6 +78,7 @@ export class ForkPool {
   readonly #queue: Job[] = [];
   #nextId = 1;
   #closed = false;
+  #draining = false;
   #closing: Promise<void> | undefined;
   #failure: unknown;
 
@@ -145,6 +148,7 @@ export class ForkPool {
     const member: Member = {
       child,
       ready: false,
+      retired: false,
       job: undefined,
       exited: new Promise<void>((resolve) => (onExit = resolve)),
     };
@@ -166,8 +170,8 @@ export class ForkPool {
           signalCode,
         }), true);
       }
-      if (this.#closed) return;
-      if (!member.ready) {
+      if (this.#closed && !this.#draining) return;
+      if (!member.ready && !member.retired) {
         this.#fail(new WorkerExitedError(`worker process ${child.pid} exited (code ${exitCode}, signal ${signalCode}) before it was ready`, {
           pid: child.pid ?? null,
           exitCode,
@@ -221,7 +225,7 @@ export class ForkPool {
   #dispatch(): void {
     if (this.#queue.length === 0) return;
     for (const member of this.#members) {
-      if (!member.ready || member.job || !member.child.connected) continue;
+      if (!member.ready || member.retired || member.job || !member.child.connected) continue;
       const job = this.#queue.shift();
       if (!job) return;
       member.job = job;
@@ -245,6 +249,7 @@ export class ForkPool {
     if (member && member.job === job) {
       // A running task cannot be interrupted: kill its process (the exit handler replaces it).
       member.job = undefined;
+      member.retired = true;
       member.child.kill('SIGKILL');
     } else {
       const index = this.#queue.indexOf(job);
@@ -257,6 +262,7 @@ export class ForkPool {
     if (job.settled) return;
     job.settled = true;
     if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort);
+    for (const wake of this.#settleWaiters.splice(0)) wake();
     const statistic = this.#options.statistic;
     statistic.done++;
     statistic.sum_time += performance.now() - job.started;
@@ -270,8 +276,9 @@ export class ForkPool {
   }
 
   #fail(error: unknown): void {
-    if (this.#closed) return;
+    if (this.#failure !== undefined) return;
     this.#failure = error;
+    for (const wake of this.#settleWaiters.splice(0)) wake();
     for (const job of this.#queue.splice(0)) this.#settle(job, false, error, true);
     void this.close(false);
   }
@@ -289,10 +296,16 @@ export class ForkPool {
   close(wait: boolean): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
-    for (const job of this.#queue.splice(0)) this.#settle(job, false, new PoolClosedError('process pool closed while the task was queued'), true);
+    if (!wait) this.#rejectQueued();
     this.#closing = (async () => {
+      // Waiting: queued tasks still run (Python's shutdown(wait=True)), on the live processes.
+      this.#draining = wait;
+      while (this.#draining && this.#failure === undefined && (this.#queue.length > 0 || [...this.#members].some((member) => member.job))) {
+        await this.#nextSettle();
+      }
+      this.#draining = false;
+      this.#rejectQueued();
       const members = [...this.#members];
-      if (wait) await Promise.all(members.map((member) => this.#whenIdle(member)));
       for (const member of members) {
         const job = member.job;
         if (job) this.#settle(job, false, new PoolClosedError('process pool closed while the task was running'), true);
@@ -306,20 +319,13 @@ export class ForkPool {
     return this.#closing;
   }
 
-  async #whenIdle(member: Member): Promise<void> {
-    while (member.job && this.#members.has(member)) {
-      const job = member.job;
-      await new Promise<void>((resolve) => {
-        const { resolve: onValue, reject: onError } = job;
-        job.resolve = (value) => {
-          onValue(value);
-          resolve();
-        };
-        job.reject = (error) => {
-          onError(error);
-          resolve();
-        };
-      });
-    }
+  #rejectQueued(): void {
+    for (const job of this.#queue.splice(0)) this.#settle(job, false, new PoolClosedError('process pool closed while the task was queued'), true);
+  }
+
+  #settleWaiters: Array<() => void> = [];
+
+  #nextSettle(): Promise<void> {
+    return new Promise((resolve) => this.#settleWaiters.push(resolve));
   }
 }

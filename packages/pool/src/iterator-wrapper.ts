@@ -95,10 +95,18 @@ export class IteratorWrapper<TItem> implements AsyncIterableIterator<TItem>, Asy
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     port1.on('message', (message: IteratorMessage) => this.#onMessage(message));
+    // The thread closes its end after END or FAIL; a close without them means it died. Messages
+    // sent before the close are delivered before this event, unlike the task's own completion,
+    // which travels on another channel.
+    port1.once('close', () => {
+      if (!this.#finished) {
+        this.#finish(this.#closed ? undefined : { value: new WorkerExitedError('the thread running the generator exited', {}) });
+      }
+    });
     const task: WireTask = [0, this.reference.moduleUrl, this.reference.name, [...this.#args], this.#context];
     this.#task = this.launch(task, port2, shared).then(
-      () => this.#end(undefined),
-      (error: unknown) => this.#end(error),
+      () => undefined,
+      () => undefined,
     );
   }
 
@@ -119,23 +127,10 @@ export class IteratorWrapper<TItem> implements AsyncIterableIterator<TItem>, Asy
     }
   }
 
-  #end(error: unknown): void {
-    // The thread's task ended; anything it posted has arrived by now or never will.
-    setImmediate(() => {
-      if (!this.#finished) {
-        this.#finish(
-          error === undefined || this.#closed
-            ? undefined
-            : { value: new WorkerExitedError('the thread running the generator exited', {}) },
-        );
-      }
-      this.#port?.close();
-    });
-  }
-
   #finish(error: { value: unknown } | undefined): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#port?.close();
     if (error && !this.#closed) this.#error = error;
     const waiter = this.#waiter;
     this.#waiter = undefined;

@@ -10,12 +10,17 @@ export type ParentMessage = ['t', number, string, string, unknown[]] | ['i', str
 /** Child -> parent: ['r', id, ok, value], ['i', ok, value] or ['ready']. @internal */
 export type ChildMessage = ['r', number, boolean, unknown] | ['i', boolean, unknown] | ['ready'];
 
+// With a callback, a send on a closed channel reports to it instead of crashing the process.
+const ignore = (): void => undefined;
+
 function send(message: ChildMessage): void {
+  if (!process.connected) return;
   try {
-    process.send!(message);
+    process.send!(message, undefined, undefined, ignore);
   } catch (error) {
-    if (message[0] === 'r') process.send!(['r', message[1], false, serializeError(error)] satisfies ChildMessage);
-    else if (message[0] === 'i') process.send!(['i', false, serializeError(error)] satisfies ChildMessage);
+    // The value cannot be cloned: report that instead of leaving the parent waiting.
+    if (message[0] === 'r') process.send!(['r', message[1], false, serializeError(error)] satisfies ChildMessage, undefined, undefined, ignore);
+    else if (message[0] === 'i') process.send!(['i', false, serializeError(error)] satisfies ChildMessage, undefined, undefined, ignore);
   }
 }
 

@@ -34,7 +34,13 @@ export function runTask(task: WireTask): [boolean, unknown] | Promise<[boolean, 
     const fn = lookupFunction(moduleUrl, name);
     if (fn) return settle(runInContext(context, () => (fn as (...a: unknown[]) => unknown)(...args)));
     return resolveFunction(moduleUrl, name).then(
-      (found) => settle(runInContext(context, () => (found as (...a: unknown[]) => unknown)(...args))),
+      (found) => {
+        try {
+          return settle(runInContext(context, () => (found as (...a: unknown[]) => unknown)(...args)));
+        } catch (error) {
+          return [false, serializeError(error)] as [boolean, unknown];
+        }
+      },
       (error: unknown) => [false, serializeError(error)] as [boolean, unknown],
     );
   } catch (error) {
@@ -52,6 +58,7 @@ function settle(value: unknown): [boolean, unknown] | Promise<[boolean, unknown]
 
 interface Port {
   postMessage(message: unknown): void;
+  close(): void;
 }
 
 /**
@@ -69,6 +76,7 @@ export async function runIterator(task: WireTask, port: Port, shared: SharedArra
     fn = (lookupFunction(moduleUrl, name) ?? (await resolveFunction(moduleUrl, name))) as typeof fn;
   } catch (error) {
     port.postMessage([FAIL, serializeError(error)] satisfies IteratorMessage);
+    port.close();
     return;
   }
   runInContext(context, () => {
@@ -98,6 +106,8 @@ export async function runIterator(task: WireTask, port: Port, shared: SharedArra
       port.postMessage([END] satisfies IteratorMessage);
     } catch (error) {
       port.postMessage([FAIL, serializeError(error)] satisfies IteratorMessage);
+    } finally {
+      port.close();
     }
   });
 }

@@ -47,10 +47,7 @@ const separate = workerData as SeparateData | undefined;
 if (!isMainThread && separate?.aiomiscSeparate) {
   if (separate.port && separate.state) {
     const port = separate.port;
-    void runIterator(separate.task, port, separate.state).finally(() => {
-      port.close();
-      finish(separate.task, [true, undefined]);
-    });
+    void runIterator(separate.task, port, separate.state).finally(() => finish(separate.task, [true, undefined]));
   } else {
     const outcome = runTask(separate.task);
     if (outcome instanceof Promise) void outcome.then((result) => finish(separate.task, result));

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '@aiomisc/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  caught,
   closeDefaultThreadPool,
   FunctionNotFoundError,
   getDefaultThreadPool,
@@ -26,7 +27,7 @@ describe('threaded', () => {
   });
 
   it('runs many calls and keeps each result with its call', async () => {
-    const results = await Promise.all(Array.from({ length: 500 }, (_, index) => jobs.add(index, 1)));
+    const results = await Promise.all(Array.from({ length: 500 }, (_, index): Promise<number> => jobs.add(index, 1)));
     expect(results).toEqual(Array.from({ length: 500 }, (_, index) => index + 1));
   });
 
@@ -90,9 +91,7 @@ describe('threaded', () => {
   });
 
   it('rejects a function that is neither registered nor exported', async () => {
-    const error = await getDefaultThreadPool()
-      .submit({ moduleUrl: jobsUrl, name: 'doesNotExist' })
-      .catch((reason: unknown) => reason);
+    const error = await caught(getDefaultThreadPool().submit({ moduleUrl: jobsUrl, name: 'doesNotExist' }));
     expect(FunctionNotFoundError.isInstance(error)).toBe(true);
     expect(error.functionName).toBe('doesNotExist');
   });
