@@ -34,13 +34,13 @@ describe('ContextVar', () => {
     expect(variable.run('inside', () => variable.get())).toBe('inside');
     expect(variable.getOr('fallback')).toBe('fallback');
     expect(new ContextVar('test.defaulted', { default: 5 }).get()).toBe(5);
-    await expect(jobs.userId.run(99, (): Promise<unknown> => jobs.readUser())).resolves.toBe(99);
+    await expect(jobs.userId.run(99, () => jobs.readUser() as Promise<unknown>)).resolves.toBe(99);
   });
 
   it('reaches separate threads and iterators too', async () => {
-    await expect(jobs.userId.run(7, (): Promise<unknown> => jobs.separateInfo('v'))).resolves.toMatchObject({ user: 7, isMainThread: false });
+    await expect(jobs.userId.run(7, () => jobs.separateInfo('v') as Promise<unknown>)).resolves.toMatchObject({ user: 7, isMainThread: false });
     const items: string[] = [];
-    const wrapper: AsyncIterable<string> = jobs.userId.run(8, (): AsyncIterable<string> => jobs.finite(2));
+    const wrapper: AsyncIterable<string> = jobs.userId.run(8, () => jobs.finite(2) as AsyncIterable<string>);
     for await (const item of wrapper) items.push(item);
     expect(items).toEqual(['8:0', '8:1']);
   });

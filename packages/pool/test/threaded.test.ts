@@ -27,7 +27,7 @@ describe('threaded', () => {
   });
 
   it('runs many calls and keeps each result with its call', async () => {
-    const results = await Promise.all(Array.from({ length: 500 }, (_, index): Promise<number> => jobs.add(index, 1)));
+    const results = await Promise.all(Array.from({ length: 500 }, (_, index) => jobs.add(index, 1) as Promise<number>));
     expect(results).toEqual(Array.from({ length: 500 }, (_, index) => index + 1));
   });
 
