@@ -24,6 +24,7 @@ import { LogFormat } from './log-format';
 import { createLineFormatter, type LineFormatOptions, type LogRecord } from './line-format';
 import { resolveSyslog, type SyslogEndpoint, type SyslogOptions } from './syslog-endpoint';
 import type { TransportOptions } from './transport';
+import { wrapLoggingHandler } from './wrap-logging-handler';
 
 /**
  * An extra destination for every record, the seed's `handlers=`:
@@ -31,13 +32,32 @@ import type { TransportOptions } from './transport';
  * - `{ stream, level }`: the same with its own minimum level;
  * - `{ target, options, level }`: a pino transport module (e.g. `'pino/file'`,
  *   `'pino-loki'`), run in a worker thread by pino.
+ *
+ * @example
+ * ```ts
+ * basicConfig({
+ *   logFormat: 'color',
+ *   handlers: [
+ *     { target: 'pino/file', options: { destination: '/var/log/app.json' }, level: 'warning' },
+ *     { stream: { write: (line) => metrics.count(line) }, level: 'error' },
+ *   ],
+ * });
+ * ```
  */
 export type LogHandler =
   | DestinationStream
   | { stream: DestinationStream; level?: LogLevelName }
   | { target: string; options?: Record<string, unknown>; level?: LogLevelName };
 
-/** Options of {@link basicConfig}; every duration is in milliseconds. */
+/**
+ * Options of {@link basicConfig}; every duration is in milliseconds.
+ *
+ * @example
+ * ```ts
+ * const options: BasicConfigOptions = { level: 'debug', logFormat: 'json', buffered: true, flushInterval: 500 };
+ * basicConfig(options);
+ * ```
+ */
 export interface BasicConfigOptions {
   /** Minimum level. @default 'info' (env AIOMISC_LOG_LEVEL) */
   level?: LogLevelName;
@@ -297,7 +317,7 @@ function formatSink(resolved: Resolved): Sink {
   return { stream, level: 0, flush: () => Promise.resolve(boom.flushSync()), close };
 }
 
-function handlerSinks(handlers: readonly LogHandler[]): Sink[] {
+function handlerSinks(handlers: readonly LogHandler[], buffering: { bufferSize: number; flushInterval: number } | null): Sink[] {
   const sinks: Sink[] = [];
   const targets: { target: string; options: Record<string, unknown>; level: string }[] = [];
   let targetLevel = Infinity;
@@ -310,6 +330,20 @@ function handlerSinks(handlers: readonly LogHandler[]): Sink[] {
     }
     const stream = 'stream' in handler ? handler.stream : handler;
     const flushable = stream as DestinationStream & { flushSync?: () => void };
+    if (buffering) {
+      // the seed buffers each user handler in buffered mode (wrap_logging_handler)
+      const buffered = wrapLoggingHandler(stream, buffering);
+      sinks.push({
+        stream: buffered,
+        level,
+        flush: () => {
+          buffered.flush();
+          return Promise.resolve(flushable.flushSync?.());
+        },
+        close: () => buffered.close(),
+      });
+      continue;
+    }
     sinks.push({
       stream,
       level,
@@ -385,7 +419,7 @@ export function basicConfig(options: BasicConfigOptions = {}): PinoLogger {
   const key = sinkKeyOf(resolved);
   if (key !== state.sinkKey || !sameHandlers(resolved.handlers, state.handlers)) {
     const sinks = resolved.format === 'disabled' ? [] : [formatSink(resolved)];
-    sinks.push(...handlerSinks(resolved.handlers));
+    sinks.push(...handlerSinks(resolved.handlers, resolved.buffered ? resolved : null));
     const previous = state.output.sinks;
     state.output.sinks = sinks;
     state.sinkKey = key;

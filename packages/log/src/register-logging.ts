@@ -1,7 +1,14 @@
 import { registerExtension, type LoggingOptions } from '@aiomisc/core';
 import { basicConfig, flush, type BasicConfigOptions, type LogHandler } from './basic-config';
 
-/** The name of the core extension {@link registerLogging} registers. */
+/**
+ * The name of the core extension {@link registerLogging} registers.
+ *
+ * @example
+ * ```ts
+ * getExtensions().some((extension) => extension.name === LOGGING_EXTENSION);
+ * ```
+ */
 export const LOGGING_EXTENSION = 'aiomisc.log';
 
 /**

@@ -3,7 +3,14 @@ import { isIPv6 } from 'node:net';
 import { connect, type Socket as TcpSocket } from 'node:net';
 import { InvalidArgumentError } from '@aiomisc/core';
 
-/** Where the `syslog` format sends its RFC 5424 messages. */
+/**
+ * Where the `syslog` format sends its RFC 5424 messages.
+ *
+ * @example
+ * ```ts
+ * basicConfig({ logFormat: 'syslog', syslog: { protocol: 'tcp', host: 'logs.internal', port: 601, facility: 16 } });
+ * ```
+ */
 export interface SyslogOptions {
   /** `udp` (one message a datagram) or `tcp` (RFC 6587 octet-counting framing). @default 'udp' */
   protocol?: 'udp' | 'tcp';
