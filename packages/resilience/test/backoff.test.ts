@@ -83,6 +83,29 @@ describe('asyncretry', () => {
     expect(counts).toEqual([0, 0, 0, 0]);
   });
 
+  it('yields to the event loop during a long zero-pause retry loop', async () => {
+    vi.useRealTimers();
+    let immediateRan = false;
+    let retriesBeforeImmediate = -1;
+    setImmediate(() => (immediateRan = true));
+    let calls = 0;
+    const wrapped = asyncretry(300)(async () => {
+      calls++;
+      if (immediateRan && retriesBeforeImmediate < 0) retriesBeforeImmediate = calls - 1;
+      if (calls < 250) throw new RetryMe();
+      return calls;
+    });
+    await expect(wrapped()).resolves.toBe(250);
+    expect(retriesBeforeImmediate).toBe(100);
+  });
+
+  it('gives attempts a signal that never aborts when there are no time limits', async () => {
+    const { fn, signals } = flaky(1);
+    await asyncretry(2)(fn)();
+    expect(signals).toHaveLength(2);
+    expect(signals.every((signal) => signal instanceof AbortSignal && !signal.aborted)).toBe(true);
+  });
+
   it('only retries the listed classes', async () => {
     const fatal = flaky(1, () => new Fatal('no'));
     const error = await catching(asyncretry(5, { exceptions: [RetryMe] })(fatal.fn)());
