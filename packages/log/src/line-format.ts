@@ -86,6 +86,21 @@ function timeOf(record: LogRecord): number {
   return typeof record.time === 'number' ? record.time : Date.now();
 }
 
+/** strftime that reuses its last result within the same second (when no sub-second directive is used). */
+function cachedStrftime(format: string): (time: number) => string {
+  if (/%[fs]/.test(format)) return (time) => strftime(format, time);
+  let second = NaN;
+  let text = '';
+  return (time) => {
+    const current = Math.floor(time / 1000);
+    if (current !== second) {
+      second = current;
+      text = strftime(format, time);
+    }
+    return text;
+  };
+}
+
 const sourceCache = new Map<string, string[] | null>();
 
 function sourceLines(file: string): string[] | null {
@@ -140,7 +155,8 @@ export function codeFrame(stack: string, colorize: boolean, context = 3): string
 export function createLineFormatter(options: LineFormatOptions): (record: LogRecord) => string {
   const { format, colorize } = options;
   const dateFormat = options.dateFormat ?? defaultDateFormats[format] ?? null;
-  const date = (record: LogRecord): string => (dateFormat ? `${strftime(dateFormat, timeOf(record))} ` : '');
+  const stamp = cachedStrftime(dateFormat ?? '');
+  const date = (record: LogRecord): string => (dateFormat ? `${stamp(timeOf(record))} ` : '');
   const withError = (text: string, record: LogRecord): string => {
     const error = errorText(record);
     return error ? `${text}\n${error}` : text;
@@ -156,11 +172,11 @@ export function createLineFormatter(options: LineFormatOptions): (record: LogRec
         if (!colorize) {
           return `${withError(`${date(record)}${levelLabel(record.level)}:${record.name ?? 'root'}: ${record.msg ?? ''}${extras(record)}`, record)}\n`;
         }
-        const stamp = dateFormat ? `${ansi.dim}${strftime(dateFormat, timeOf(record))}${ansi.reset} ` : '';
+        const time = dateFormat ? `${ansi.dim}${stamp(timeOf(record))}${ansi.reset} ` : '';
         const level = `${levelColour(record.level)}${levelLabel(record.level)}${ansi.reset}`;
         const name = `${ansi.magenta}${record.name ?? 'root'}${ansi.reset}`;
         const error = errorText(record);
-        return `${stamp}${level}:${name}: ${record.msg ?? ''}${extras(record)}${error ? `\n${ansi.red}${error}${ansi.reset}` : ''}\n`;
+        return `${time}${level}:${name}: ${record.msg ?? ''}${extras(record)}${error ? `\n${ansi.red}${error}${ansi.reset}` : ''}\n`;
       };
     case 'journald':
       // sd-daemon(3): journald reads a "<N>" syslog priority at the start of each line of a
@@ -198,6 +214,7 @@ function createSyslogFormatter(options: LineFormatOptions): (record: LogRecord) 
 }
 
 function createRichFormatter(options: LineFormatOptions, dateFormat: string | null): (record: LogRecord) => string {
+  const stamp = cachedStrftime(dateFormat ?? '');
   const pretty = pinoPretty.prettyFactory({
     colorize: options.colorize,
     translateTime: false,
@@ -206,7 +223,7 @@ function createRichFormatter(options: LineFormatOptions, dateFormat: string | nu
     customColors: { NOTSET: 'gray', DEBUG: 'blue', INFO: 'green', WARNING: 'yellow', ERROR: 'red', CRITICAL: 'bgRed' },
     useOnlyCustomProps: false,
     customPrettifiers: {
-      time: (value) => (dateFormat ? strftime(dateFormat, Number(value)) : JSON.stringify(value)),
+      time: (value) => (dateFormat ? stamp(Number(value)) : JSON.stringify(value)),
     },
   });
   const tracebacks = options.format === 'rich_tb';
