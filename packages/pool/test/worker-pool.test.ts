@@ -142,16 +142,17 @@ describe('WorkerPool', () => {
 });
 
 describe('ProcessPoolExecutor', () => {
-  it('runs tasks in parallel processes and waits for running ones at close', async () => {
+  it('lets queued and running tasks finish at close, then stops every process', async () => {
     const pool = new ProcessPoolExecutor(2, { statisticName: 'ppe' });
-    const pending = [pool.submit<number>(ref('sleepThenPid'), [50]), pool.submit<number>(ref('sleepThenPid'), [50])];
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    const pending = Array.from({ length: 4 }, () => pool.submit<number>(ref('sleepThenPid'), [30]));
+    await waitFor(() => pool.pids.length === 2);
     const pids = pool.pids;
     await pool.close();
     const results = await Promise.all(pending);
-    expect(new Set(results).size).toBe(2);
+    for (const pid of results) expect(pids).toContain(pid);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
-    expect(getStatisticsOf('ProcessPoolStatistic', 'ppe')).toMatchObject({ submitted: 2, success: 2, processes: 0 });
+    expect(getStatisticsOf('ProcessPoolStatistic', 'ppe')).toMatchObject({ submitted: 4, success: 4, processes: 0 });
+    expect(PoolClosedError.isInstance(await caught(pool.submit(ref('whoAmI'))))).toBe(true);
   });
 });
 
