@@ -6,7 +6,8 @@
  * everything out before they report back, which is what makes "no record lost" hold.
  */
 import { EventEmitter } from 'node:events';
-import pino from 'pino';
+import { closeSync, mkdirSync, openSync, write } from 'node:fs';
+import { dirname } from 'node:path';
 import { createLineFormatter, type LineFormatOptions, type LogRecord } from './line-format';
 import { SyslogSender, type SyslogEndpoint } from './syslog-endpoint';
 
@@ -27,25 +28,71 @@ interface Sink {
   close(): Promise<void>;
 }
 
-function fileSink(destination: number | string): Sink {
-  const boom =
-    typeof destination === 'number'
-      ? pino.destination({ fd: destination, sync: true })
-      : pino.destination({ dest: destination, sync: true, mkdir: true, append: true });
-  return {
-    write: (text) => boom.write(text),
-    drained: () => Promise.resolve(),
-    close: () => {
-      if (typeof destination === 'number') {
-        boom.flushSync();
-        return Promise.resolve();
+/**
+ * Writes batches to a file descriptor with async fs.write (one in flight, the rest coalesced),
+ * so that the worker keeps reading while the kernel writes. Retries EAGAIN, which a
+ * non-blocking pipe on stdout/stderr can return.
+ */
+class FdWriter implements Sink {
+  readonly #fd: number;
+  readonly #owned: boolean;
+  #queue: string[] = [];
+  #writing = false;
+  #idle: (() => void)[] = [];
+
+  constructor(destination: number | string) {
+    if (typeof destination === 'number') {
+      this.#fd = destination;
+      this.#owned = false;
+    } else {
+      mkdirSync(dirname(destination), { recursive: true });
+      this.#fd = openSync(destination, 'a');
+      this.#owned = true;
+    }
+  }
+
+  write(text: string): void {
+    this.#queue.push(text);
+    if (!this.#writing) this.#next();
+  }
+
+  #next(): void {
+    if (this.#queue.length === 0) {
+      this.#writing = false;
+      for (const resolve of this.#idle.splice(0)) resolve();
+      return;
+    }
+    this.#writing = true;
+    const data = Buffer.from(this.#queue.length === 1 ? this.#queue[0]! : this.#queue.join(''));
+    this.#queue = [];
+    this.#writeFrom(data, 0);
+  }
+
+  #writeFrom(data: Buffer, offset: number): void {
+    write(this.#fd, data, offset, data.length - offset, null, (error, written) => {
+      if (error) {
+        if (error.code === 'EAGAIN') {
+          setTimeout(() => this.#writeFrom(data, offset), 1);
+          return;
+        }
+        // nowhere left to report a failed log write; drop the batch, keep going
+        this.#next();
+        return;
       }
-      return new Promise<void>((resolve) => {
-        boom.once('close', () => resolve());
-        boom.end();
-      });
-    },
-  };
+      if (offset + written < data.length) this.#writeFrom(data, offset + written);
+      else this.#next();
+    });
+  }
+
+  drained(): Promise<void> {
+    if (!this.#writing) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    await this.drained();
+    if (this.#owned) closeSync(this.#fd);
+  }
 }
 
 function syslogSink(endpoint: SyslogEndpoint): Sink {
@@ -73,7 +120,7 @@ export class BufferedDestination extends EventEmitter {
     super();
     this.#options = options;
     this.#format = options.lineFormat ? createLineFormatter(options.lineFormat) : null;
-    this.#sink = options.syslog ? syslogSink(options.syslog) : fileSink(options.destination);
+    this.#sink = options.syslog ? syslogSink(options.syslog) : new FdWriter(options.destination);
     this.#perMessage = options.syslog !== null;
   }
 
@@ -119,6 +166,11 @@ export class BufferedDestination extends EventEmitter {
     this.#count = 0;
     if (this.#perMessage) for (const text of pending) this.#sink.write(text);
     else this.#sink.write(pending.length === 1 ? pending[0]! : pending.join(''));
+  }
+
+  /** Waits until the writes already started have finished, without writing the buffer. */
+  settled(): Promise<void> {
+    return this.#sink.drained();
   }
 
   /** Writes every buffered record and waits until the sink has taken it. */

@@ -16,6 +16,12 @@ function destination(path: string, bufferSize: number, flushInterval: number, pl
   });
 }
 
+async function ended(out: BufferedDestination): Promise<void> {
+  const closed = new Promise((resolve) => out.once('close', resolve));
+  out.end();
+  await closed;
+}
+
 const lines = (path: string): string[] => (existsSync(path) ? readLines(path) : []);
 
 describe('BufferedDestination (the transport worker)', () => {
@@ -31,21 +37,25 @@ describe('BufferedDestination (the transport worker)', () => {
     await vi.advanceTimersByTimeAsync(150);
     out.write(line('two'));
     await vi.advanceTimersByTimeAsync(49);
+    await out.settled();
     expect(lines(path)).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
+    await out.settled();
     expect(lines(path).map((text) => (JSON.parse(text) as { msg: string }).msg)).toEqual(['one', 'two']);
-    out.end();
+    await ended(out);
   });
 
-  it('writes as soon as bufferSize records are waiting', () => {
+  it('writes as soon as bufferSize records are waiting', async () => {
     vi.useFakeTimers();
     const path = join(temporaryDirectory(), 'b.log');
     const out = destination(path, 3, 60_000, true);
     out.write(line('1') + line('2'));
+    await out.settled();
     expect(lines(path)).toEqual([]);
     out.write(line('3'));
+    await out.settled();
     expect(lines(path)).toEqual(['1', '2', '3']);
-    out.end();
+    await ended(out);
   });
 
   it('joins a record split across chunks and writes everything on flush() and end()', async () => {
