@@ -1,5 +1,5 @@
 // 200,000 info records through @aiomisc/log and through raw pino, same file destination and
-// format, each case in its own child process, alternating, 3 rounds (median). Prints one JSON
+// format, each case in its own child process, alternating, 5 rounds (median). Prints one JSON
 // line per case: issued calls/s, end-to-end lines/s (until the last exit hook ran), lines
 // found in the file, lost records, and the ratio against raw pino.
 import { execFileSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { report } from '@aiomisc/bench';
 
 const count = 200_000;
-const rounds = 3;
+const rounds = 5;
 const child = join(import.meta.dirname, 'log-child.ts');
 const dir = mkdtempSync(join(tmpdir(), 'aiomisc-log-bench-'));
 

@@ -22,7 +22,8 @@ import { strftime } from './date-format';
 import { LogLevel } from './levels';
 import { LogFormat } from './log-format';
 import { createLineFormatter, type LineFormatOptions, type LogRecord } from './line-format';
-import { resolveSyslog, type SyslogEndpoint, type SyslogOptions } from './syslog-endpoint';
+import { resolveSyslog, type SyslogOptions } from './syslog-endpoint';
+import type { SyslogEndpoint } from './syslog-sender';
 import type { TransportOptions } from './transport';
 import { wrapLoggingHandler } from './wrap-logging-handler';
 
@@ -104,6 +105,8 @@ interface Sink {
 
 interface Output extends DestinationStream {
   sinks: Sink[];
+  /** The one stream when no fan-out or level filtering is needed. */
+  single: DestinationStream | undefined;
   fanOut: boolean;
   lastLevel: number;
   flush(callback?: (error?: Error) => void): void;
@@ -134,13 +137,16 @@ const epochTime = (): string => `,"time":${Date.now()}`;
 function createOutput(): Output {
   const output: Output = {
     sinks: [],
+    single: undefined,
     fanOut: false,
     lastLevel: 0,
     write(line: string): void {
-      if (!output.fanOut) {
-        output.sinks[0]?.stream.write(line);
+      const single = output.single;
+      if (single !== undefined) {
+        single.write(line);
         return;
       }
+      if (!output.fanOut) return;
       for (const sink of output.sinks) if (output.lastLevel >= sink.level) sink.stream.write(line);
     },
     flush(callback?: (error?: Error) => void): void {
@@ -413,7 +419,7 @@ export function basicConfig(options: BasicConfigOptions = {}): PinoLogger {
   const level = LogLevel.toPino(resolved.level);
   const levelValue = pino.levels.values[level]!;
   const root = (state.root ??= pino(
-    { level, base: { pid: process.pid, hostname: hostname() }, timestamp: () => state.timestamp() },
+    { level, base: { pid: process.pid, hostname: hostname() }, timestamp: epochTime },
     state.output,
   ));
   const key = sinkKeyOf(resolved);
@@ -428,11 +434,18 @@ export function basicConfig(options: BasicConfigOptions = {}): PinoLogger {
   }
   const { output } = state;
   output.fanOut = output.sinks.length > 1 || output.sinks.some((sink) => sink.level > levelValue);
+  output.single = !output.fanOut && output.sinks.length === 1 ? output.sinks[0]!.stream : undefined;
   (output as unknown as Record<symbol, boolean>)[needsMetadata] = output.fanOut;
   state.timestamp =
     resolved.format === 'json' && resolved.dateFormat !== null
       ? ((dateFormat: string) => () => `,"time":${JSON.stringify(strftime(dateFormat, Date.now()))}`)(resolved.dateFormat)
       : epochTime;
+  // Child loggers inherit the time function from the root through their prototype, so setting
+  // it here reaches every logger without a wrapper call per record.
+  (root as unknown as Record<symbol, () => string>)[pino.symbols.timeSym] = state.timestamp;
+  // Likewise the stream: with one output and no per-handler level, pino writes straight into it
+  // (sonic-boom or the transport's thread-stream), exactly as raw pino does.
+  (root as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] = output.single ?? output;
   root.level = level;
   for (const logger of state.loggers.values()) logger.level = level;
   installExceptionHook();

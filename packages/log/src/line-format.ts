@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import pinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 import { rfc3339, strftime } from './date-format';
-import { levelLabel, syslogSeverity } from './levels';
+import { levelLabel, syslogSeverity } from './severity';
 
 /** A pino record as parsed from its JSON line. @internal */
 export interface LogRecord {
@@ -215,6 +216,8 @@ function createSyslogFormatter(options: LineFormatOptions): (record: LogRecord) 
 
 function createRichFormatter(options: LineFormatOptions, dateFormat: string | null): (record: LogRecord) => string {
   const stamp = cachedStrftime(dateFormat ?? '');
+  // Loaded on first use: json and the other formats never pay for pino-pretty's start-up.
+  const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   const pretty = pinoPretty.prettyFactory({
     colorize: options.colorize,
     translateTime: false,

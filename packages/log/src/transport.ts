@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { closeSync, mkdirSync, openSync, write } from 'node:fs';
 import { dirname } from 'node:path';
 import { createLineFormatter, type LineFormatOptions, type LogRecord } from './line-format';
-import { SyslogSender, type SyslogEndpoint } from './syslog-endpoint';
+import { SyslogSender, type SyslogEndpoint } from './syslog-sender';
 
 /** Options the main thread passes to the worker. @internal */
 export interface TransportOptions {
