@@ -126,6 +126,7 @@ interface State {
 /** What pino.transport() returns (thread-stream), as far as this module uses it. */
 interface ThreadStreamLike extends DestinationStream {
   readonly closed: boolean;
+  on(event: 'error', listener: (error: Error) => void): void;
   flushSync(): void;
   flush(callback: (error?: Error) => void): void;
   end(): void;
@@ -261,8 +262,22 @@ function lineFormatOf(resolved: Resolved): LineFormatOptions | null {
   };
 }
 
+/**
+ * A failing transport worker must not take the application down with an unhandled 'error'
+ * event: report it once on stderr (the one place left to report to).
+ */
+function reportWorkerErrors(stream: ThreadStreamLike): void {
+  let reported = false;
+  stream.on('error', (error: Error) => {
+    if (reported) return;
+    reported = true;
+    process.stderr.write(`@aiomisc/log: a transport worker failed: ${error?.stack ?? String(error)}\n`);
+  });
+}
+
 function transportSink(options: TransportOptions): Sink {
   const stream = pino.transport<TransportOptions>({ target: transportPath(), options }) as unknown as ThreadStreamLike;
+  reportWorkerErrors(stream);
   return {
     stream,
     level: 0,
@@ -358,7 +373,17 @@ function handlerSinks(handlers: readonly LogHandler[], buffering: { bufferSize: 
     });
   }
   if (targets.length > 0) {
-    const stream = pino.transport({ targets }) as unknown as ThreadStreamLike;
+    let stream: ThreadStreamLike;
+    try {
+      stream = pino.transport({ targets }) as unknown as ThreadStreamLike;
+    } catch (error) {
+      throw new InvalidArgumentError(
+        'handlers',
+        targets.map((target) => target.target).join(', '),
+        `pino transport targets that resolve (${(error as Error).message})`,
+      );
+    }
+    reportWorkerErrors(stream);
     sinks.push({
       stream,
       level: targetLevel,
@@ -424,8 +449,10 @@ export function basicConfig(options: BasicConfigOptions = {}): PinoLogger {
   ));
   const key = sinkKeyOf(resolved);
   if (key !== state.sinkKey || !sameHandlers(resolved.handlers, state.handlers)) {
-    const sinks = resolved.format === 'disabled' ? [] : [formatSink(resolved)];
-    sinks.push(...handlerSinks(resolved.handlers, resolved.buffered ? resolved : null));
+    // Handlers first: a target pino cannot resolve throws here, before any worker was started,
+    // and the previous configuration stays in place.
+    const extra = handlerSinks(resolved.handlers, resolved.buffered ? resolved : null);
+    const sinks = resolved.format === 'disabled' ? extra : [formatSink(resolved), ...extra];
     const previous = state.output.sinks;
     state.output.sinks = sinks;
     state.sinkKey = key;

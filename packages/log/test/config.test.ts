@@ -67,6 +67,7 @@ describe('basicConfig input', () => {
     [{ destination: -1 }, 'destination'],
     [{ logFormat: 'syslog', syslog: 'http://x' } as const, 'syslog'],
     [{ logFormat: 'syslog', syslog: { port: 70_000 } } as const, 'syslog.port'],
+    [{ handlers: [{ target: 'no-such-pino-transport' }] }, 'handlers'],
   ])('rejects %j', (options, argument) => {
     const error = catchError(() => basicConfig(options));
     expect(InvalidArgumentError.isInstance(error)).toBe(true);
