@@ -18,6 +18,19 @@ import {
   type LogLevelName,
 } from '@aiomisc/core';
 import pino, { type DestinationStream, type Logger as PinoLogger } from 'pino';
+
+/**
+ * The loggers of this package: pino loggers with the seed's level names as extra methods,
+ * `critical()` (pino's `fatal`, 60) and `warning()` (pino's `warn`, 40).
+ *
+ * @example
+ * ```ts
+ * const log: AiomiscLogger = getLogger('db');
+ * log.warning('replica lagging');
+ * log.critical({ err }, 'primary lost');
+ * ```
+ */
+export type AiomiscLogger = PinoLogger<'critical' | 'warning'>;
 import { strftime } from './date-format';
 import { LogLevel } from './levels';
 import { LogFormat } from './log-format';
@@ -113,8 +126,8 @@ interface Output extends DestinationStream {
 }
 
 interface State {
-  root: PinoLogger | undefined;
-  loggers: Map<string, PinoLogger>;
+  root: AiomiscLogger | undefined;
+  loggers: Map<string, AiomiscLogger>;
   output: Output;
   sinkKey: string | undefined;
   handlers: readonly LogHandler[];
@@ -439,12 +452,17 @@ function installExceptionHook(): void {
  * getLogger('app').info({ port: 8080 }, 'listening');
  * ```
  */
-export function basicConfig(options: BasicConfigOptions = {}): PinoLogger {
+export function basicConfig(options: BasicConfigOptions = {}): AiomiscLogger {
   const resolved = resolveOptions(options);
   const level = LogLevel.toPino(resolved.level);
   const levelValue = pino.levels.values[level]!;
   const root = (state.root ??= pino(
-    { level, base: { pid: process.pid, hostname: hostname() }, timestamp: epochTime },
+    {
+      level,
+      customLevels: { critical: 60, warning: 40 },
+      base: { pid: process.pid, hostname: hostname() },
+      timestamp: epochTime,
+    },
     state.output,
   ));
   const key = sinkKeyOf(resolved);
@@ -495,7 +513,7 @@ export function basicConfig(options: BasicConfigOptions = {}): PinoLogger {
  * log.child({ requestId: 'abc' }).info('request done');
  * ```
  */
-export function getLogger(name?: string): PinoLogger {
+export function getLogger(name?: string): AiomiscLogger {
   const root = state.root ?? basicConfig({ buffered: false });
   if (name === undefined) return root;
   let logger = state.loggers.get(name);

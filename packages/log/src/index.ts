@@ -5,6 +5,6 @@ export { LogFormat } from './log-format';
 export { LOGGING_EXTENSION, registerLogging } from './register-logging';
 export { BufferedHandlerStatistic, wrapLoggingHandler } from './wrap-logging-handler';
 
-export type { BasicConfigOptions, LogHandler } from './basic-config';
+export type { AiomiscLogger, BasicConfigOptions, LogHandler } from './basic-config';
 export type { SyslogOptions } from './syslog-endpoint';
 export type { BufferedLogHandler, WrapLoggingHandlerOptions } from './wrap-logging-handler';

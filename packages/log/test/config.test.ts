@@ -95,6 +95,16 @@ describe('basicConfig behaviour', () => {
     vi.unstubAllEnvs();
   });
 
+  it('gives loggers the seed level names as methods', async () => {
+    const path = file();
+    basicConfig({ destination: path, logFormat: 'stream', dateFormat: '', buffered: false, level: 'warning' });
+    getLogger('seed').info('below warning');
+    getLogger('seed').warning('careful');
+    getLogger('seed').critical('on fire');
+    await flush();
+    expect(readLines(path)).toEqual(['WARNING:seed:careful', 'CRITICAL:seed:on fire']);
+  });
+
   it('returns one logger per name whose level follows later calls', async () => {
     const path = file();
     basicConfig({ destination: path, logFormat: 'plain', buffered: false, level: 'error' });
