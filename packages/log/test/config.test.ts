@@ -1,4 +1,4 @@
-import { openSync, closeSync, fstatSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { getLogger as coreLogger, InvalidArgumentError, LOG_FORMATS, LOG_LEVELS } from '@aiomisc/core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -92,6 +92,28 @@ describe('basicConfig behaviour', () => {
     getLogger('env').info('now shown');
     await flush();
     expect(readLines(second)).toEqual(['now shown']);
+    vi.unstubAllEnvs();
+  });
+
+  it('honours AIOMISC_LOG_BUFFER_SIZE in buffered mode', async () => {
+    vi.stubEnv('AIOMISC_LOG_BUFFER_SIZE', '3');
+    vi.stubEnv('AIOMISC_LOG_FLUSH', '600');
+    const path = file();
+    basicConfig({ destination: path, logFormat: 'plain', buffered: true });
+    for (const word of ['a', 'b', 'c']) getLogger('env').info(word);
+    // the interval is 10 minutes: only a full buffer of 3 can have written them
+    await expect.poll(() => (existsSync(path) ? readLines(path) : []), { timeout: 10_000 }).toEqual(['a', 'b', 'c']);
+    vi.unstubAllEnvs();
+  });
+
+  it('honours AIOMISC_LOG_FLUSH (seconds) in buffered mode', async () => {
+    vi.stubEnv('AIOMISC_LOG_BUFFER', '1000000');
+    vi.stubEnv('AIOMISC_LOG_FLUSH', '0.05');
+    const path = file();
+    basicConfig({ destination: path, logFormat: 'plain', buffered: true });
+    getLogger('env').info('alone');
+    // the buffer never fills: only the 50 ms interval can have written it
+    await expect.poll(() => (existsSync(path) ? readLines(path) : []), { timeout: 10_000 }).toEqual(['alone']);
     vi.unstubAllEnvs();
   });
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { entrypoint, getExtensions, Service } from '@aiomisc/core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { basicConfig, flush, getLogger, LOGGING_EXTENSION, registerLogging } from '../src/index';
 import { readLines, temporaryDirectory } from './helpers';
 
@@ -59,6 +59,21 @@ describe('registerLogging', () => {
     const lines = readLines(path);
     expect(lines).toHaveLength(1000);
     expect(lines.at(-1)).toBe('record 999');
+  });
+
+  it('leaves logging alone with AIOMISC_LOG_CONFIG=0', async () => {
+    const path = file();
+    basicConfig({ destination: path, logFormat: 'plain', buffered: false, level: 'info' });
+    unregister = registerLogging({ destination: file() });
+    vi.stubEnv('AIOMISC_LOG_CONFIG', '0');
+    try {
+      const ep = await entrypoint({ ...base, logFormat: 'json' }).start();
+      getLogger('app').info('still plain');
+      await ep.stop();
+    } finally {
+      vi.unstubAllEnvs();
+    }
+    expect(readLines(path)).toEqual(['still plain']);
   });
 
   it('leaves the user setup alone with logConfig: false', async () => {
