@@ -28,6 +28,8 @@ export interface EntrypointSignalPayload {
 type EntrypointState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const log = getLogger('aiomisc.entrypoint');
+/** A signal this soon after the first one is the same request, relayed by a process runner. */
+const SECOND_SIGNAL_GRACE_MS = 500;
 const classSignals = globalSlot('entrypoint.signals', () => ({
   PRE_START: new Signal<EntrypointSignalPayload>(),
   POST_START: new Signal<EntrypointSignalPayload>(),
@@ -88,6 +90,7 @@ export class Entrypoint implements AsyncDisposable {
   #keepAlive: NodeJS.Timeout | undefined;
   #extensions: EntrypointExtension[] = [];
   #signalHandlers = new Map<NodeJS.Signals, () => void>();
+  #firstSignalAt = 0;
 
   constructor(options: EntrypointOptions = {}) {
     this.#initialServices = checkServices([...(options.services ?? [])]);
@@ -332,11 +335,22 @@ export class Entrypoint implements AsyncDisposable {
   #onSignal(signal: NodeJS.Signals): void {
     if (this.#stopPromise) {
       const pending = this.services.map(serviceName);
+      // Process runners (pnpm, npm, tsx) relay a terminal's Ctrl+C as SIGINT and then SIGTERM
+      // within milliseconds: only a signal that comes later, while services are still
+      // stopping, is a deliberate second signal.
+      if (
+        performance.now() - this.#firstSignalAt < SECOND_SIGNAL_GRACE_MS ||
+        pending.length === 0
+      ) {
+        log.info(`${signal} received while shutting down; still stopping`);
+        return;
+      }
       log.error(
-        `Second ${signal} received; exiting with code 70. Services not stopped: ${pending.join(', ') || '(none)'}`,
+        `Second ${signal} received; exiting with code 70. Services not stopped: ${pending.join(', ')}`,
       );
       process.exit(70);
     }
+    this.#firstSignalAt = performance.now();
     log.info(`Interrupt signal ${signal} received, shutting down...`);
     this.stop(new InterruptSignalError(signal)).then(
       () => undefined,

@@ -70,11 +70,16 @@ describe('Entrypoint in a process', () => {
     const app = startApp({ MODE: 'hung' });
     await app.started;
     app.child.kill('SIGTERM');
+    // A signal relayed right after the first (as pnpm relays Ctrl+C) is the same request.
+    app.child.kill('SIGINT');
     await new Promise<void>((resolve) => {
       const check = () =>
         app.output().stdout.includes('hung stop called') ? resolve() : setTimeout(check, 10);
       check();
     });
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(app.child.exitCode).toBe(null);
+    expect(app.output().stderr).toContain('SIGINT received while shutting down');
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(70);
     expect(app.output().stderr).toMatch(/Second SIGTERM received.*Hung/);
