@@ -27,6 +27,7 @@ export interface ForkPoolOptions {
   initializerArgs?: readonly unknown[];
   execArgv?: readonly string[];
   env?: NodeJS.ProcessEnv;
+  prefetch: number;
   statistic: ForkCounters;
 }
 
@@ -40,16 +41,17 @@ interface Job {
   reject: (error: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-  worker: Member | undefined;
+  member: Member | undefined;
   settled: boolean;
 }
 
 interface Member {
   child: ChildProcess;
   ready: boolean;
-  /** Killed on purpose (an aborted task): replace it, take no task. */
+  /** Killed on purpose (an aborted task): replace it, give it nothing more. */
   retired: boolean;
-  job: Job | undefined;
+  /** Tasks sent to it, in order: the first one runs, the others wait in the child. */
+  jobs: Job[];
   exited: Promise<void>;
 }
 
@@ -66,21 +68,25 @@ function installExitHook(): void {
 }
 
 /**
- * Forked worker processes, one task per process at a time, async IPC (structured clone).
- * A process that dies fails only its own task and is replaced; an aborted running task kills
- * its process. Idle processes are unref'd, so a forgotten pool does not keep the parent alive.
+ * Forked worker processes, each running one task at a time, async IPC (structured clone).
+ * With `prefetch` > 0 a busy process is sent up to that many next tasks ahead (only when no
+ * process is idle), so it never waits for the round trip; they stay cancellable until they
+ * start. A process that dies fails only the task it was running (the tasks sent ahead go back
+ * to the queue) and is replaced; an aborted running task kills its process.
  * @internal
  */
 export class ForkPool {
   readonly size: number;
   readonly #options: ForkPoolOptions;
   readonly #members = new Set<Member>();
-  readonly #queue: Job[] = [];
+  #queue: Job[] = [];
   #nextId = 1;
   #closed = false;
   #draining = false;
   #closing: Promise<void> | undefined;
   #failure: unknown;
+  #settleWaiters: Array<() => void> = [];
+  #readyWaiters: Array<() => void> = [];
 
   constructor(size: number, options: ForkPoolOptions) {
     this.size = size;
@@ -96,20 +102,31 @@ export class ForkPool {
 
   get pids(): number[] {
     const pids: number[] = [];
-    for (const member of this.#members) if (member.child.pid !== undefined) pids.push(member.child.pid);
+    for (const member of this.#members)
+      if (member.child.pid !== undefined) pids.push(member.child.pid);
     return pids;
   }
 
-  /** Resolves once every process is ready (initializer done). */
+  /** Resolves once every process is ready (initializer done); rejects if the pool failed. */
   async ready(): Promise<void> {
-    while (!this.#closed && [...this.#members].some((member) => !member.ready)) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
+    while (
+      this.#failure === undefined &&
+      !this.#closed &&
+      [...this.#members].some((member) => !member.ready)
+    ) {
+      await new Promise<void>((resolve) => this.#readyWaiters.push(resolve));
     }
     if (this.#failure !== undefined) throw this.#failure as Error;
   }
 
-  submit(moduleUrl: string, name: string, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
-    if (this.#closed) return Promise.reject(this.#failure ?? new PoolClosedError('process pool is closed'));
+  submit(
+    moduleUrl: string,
+    name: string,
+    args: readonly unknown[],
+    signal?: AbortSignal,
+  ): Promise<unknown> {
+    if (this.#closed)
+      return Promise.reject(this.#failure ?? new PoolClosedError('process pool is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const statistic = this.#options.statistic;
     statistic.submitted++;
@@ -124,7 +141,7 @@ export class ForkPool {
         reject,
         signal,
         onAbort: undefined,
-        worker: undefined,
+        member: undefined,
         settled: false,
       };
       if (signal) {
@@ -149,7 +166,7 @@ export class ForkPool {
       child,
       ready: false,
       retired: false,
-      job: undefined,
+      jobs: [],
       exited: new Promise<void>((resolve) => (onExit = resolve)),
     };
     this.#members.add(member);
@@ -157,59 +174,101 @@ export class ForkPool {
     statistic.processes = this.#members.size;
     child.on('message', (message: ChildMessage) => this.#onMessage(member, message));
     child.on('error', (error) => log.error({ err: error }, 'A pool process failed'));
-    child.on('exit', (exitCode, signalCode) => {
+    // Handled once the IPC channel is also gone, i.e. after every message the child sent has
+    // been delivered, so the task it died in is known for sure. ('close' would say the same,
+    // but never comes for a channel that was unref'd once.)
+    child.on('exit', (exitCode: number | null, signalCode: NodeJS.Signals | null) => {
+      if (child.connected)
+        child.once('disconnect', () => this.#onDeath(member, exitCode, signalCode, onExit));
+      else this.#onDeath(member, exitCode, signalCode, onExit);
+    });
+  }
+
+  #onDeath(
+    member: Member,
+    exitCode: number | null,
+    signalCode: NodeJS.Signals | null,
+    onExit: () => void,
+  ): void {
+    {
+      const { child } = member;
+      const statistic = this.#options.statistic;
       this.#members.delete(member);
       statistic.processes = this.#members.size;
       onExit();
-      const job = member.job;
-      member.job = undefined;
-      if (job) {
-        this.#settle(job, false, new WorkerExitedError(`worker process ${child.pid} exited (code ${exitCode}, signal ${signalCode}) while running the task`, {
-          pid: child.pid ?? null,
-          exitCode,
-          signalCode,
-        }), true);
+      const [running, ...ahead] = member.jobs;
+      member.jobs = [];
+      const details = { pid: child.pid ?? null, exitCode, signalCode };
+      if (running) {
+        running.member = undefined;
+        this.#settle(
+          running,
+          false,
+          new WorkerExitedError(
+            `worker process ${child.pid} exited (code ${exitCode}, signal ${signalCode}) while running the task`,
+            details,
+          ),
+          true,
+        );
       }
-      if (this.#closed && !this.#draining) return;
+      this.#requeue(ahead);
+      if (this.#closed && !this.#draining) {
+        this.#rejectQueued();
+        return;
+      }
       if (!member.ready && !member.retired) {
-        this.#fail(new WorkerExitedError(`worker process ${child.pid} exited (code ${exitCode}, signal ${signalCode}) before it was ready`, {
-          pid: child.pid ?? null,
-          exitCode,
-          signalCode,
-        }));
+        this.#fail(
+          new WorkerExitedError(
+            `worker process ${child.pid} exited (code ${exitCode}, signal ${signalCode}) before it was ready`,
+            details,
+          ),
+        );
         return;
       }
       this.#spawn();
-    });
+      this.#dispatch();
+    }
+  }
+
+  #requeue(jobs: Job[]): void {
+    if (jobs.length === 0) return;
+    for (const job of jobs) job.member = undefined;
+    this.#queue = [...jobs, ...this.#queue];
   }
 
   #onMessage(member: Member, message: ChildMessage): void {
     if (message[0] === 'r') {
-      const job = member.job;
-      if (!job || job.id !== message[1]) return;
-      member.job = undefined;
-      this.#idle(member);
-      this.#settle(job, message[2], message[3], false);
+      const index = member.jobs.findIndex((job) => job.id === message[1]);
+      if (index === -1) return;
+      const [job] = member.jobs.splice(index, 1);
+      job!.member = undefined;
+      if (member.jobs.length === 0) this.#idle(member);
+      this.#settle(job!, message[2], message[3], false);
       this.#dispatch();
     } else if (message[0] === 'ready') {
       const { initializer, initializerArgs = [] } = this.#options;
       if (initializer) {
-        member.child.send(['i', initializer.moduleUrl, initializer.name, [...initializerArgs]] satisfies ParentMessage);
+        member.child.send([
+          'i',
+          initializer.moduleUrl,
+          initializer.name,
+          [...initializerArgs],
+        ] satisfies ParentMessage);
       } else {
-        member.ready = true;
-        this.#idle(member);
-        this.#dispatch();
+        this.#markReady(member);
       }
     } else if (message[0] === 'i') {
-      if (message[1]) {
-        member.ready = true;
-        this.#idle(member);
-        this.#dispatch();
-      } else {
-        // As the Python does: a failing initializer fails every pending task and the pool.
-        this.#fail(deserializeError(message[2] as SerializedError));
-      }
+      if (message[1]) this.#markReady(member);
+      // As the Python does: a failing initializer fails every pending task and the pool.
+      else this.#fail(deserializeError(message[2] as SerializedError));
     }
+  }
+
+  #markReady(member: Member): void {
+    member.ready = true;
+    this.#idle(member);
+    for (const wake of this.#readyWaiters.splice(0)) wake();
+    this.#dispatch();
   }
 
   #idle(member: Member): void {
@@ -224,45 +283,63 @@ export class ForkPool {
 
   #dispatch(): void {
     if (this.#queue.length === 0) return;
-    for (const member of this.#members) {
-      if (!member.ready || member.retired || member.job || !member.child.connected) continue;
-      const job = this.#queue.shift();
-      if (!job) return;
-      member.job = job;
-      job.worker = member;
-      this.#busy(member);
-      member.child.send(['t', job.id, job.moduleUrl, job.name, job.args as unknown[]] satisfies ParentMessage, (error) => {
-        if (error && member.job === job) {
-          member.job = undefined;
-          this.#idle(member);
-          this.#settle(job, false, error, true);
-          this.#dispatch();
-        }
-      });
-      if (this.#queue.length === 0) return;
+    // Idle processes first; then, only if tasks remain, send ahead to the least loaded ones.
+    const limit = 1 + this.#options.prefetch;
+    for (let depth = 0; depth < limit && this.#queue.length > 0; depth++) {
+      for (const member of this.#members) {
+        if (this.#queue.length === 0) return;
+        if (
+          !member.ready ||
+          member.retired ||
+          member.jobs.length !== depth ||
+          !member.child.connected
+        )
+          continue;
+        this.#assign(member, this.#queue.shift()!);
+      }
     }
+  }
+
+  #assign(member: Member, job: Job): void {
+    member.jobs.push(job);
+    job.member = member;
+    if (member.jobs.length === 1) this.#busy(member);
+    const message: ParentMessage = ['t', job.id, job.moduleUrl, job.name, job.args as unknown[]];
+    member.child.send(message, (error) => {
+      if (!error || job.member !== member) return;
+      member.jobs.splice(member.jobs.indexOf(job), 1);
+      job.member = undefined;
+      this.#settle(job, false, error, true);
+    });
   }
 
   #abort(job: Job): void {
     if (job.settled) return;
-    const member = job.worker;
-    if (member && member.job === job) {
-      // A running task cannot be interrupted: kill its process (the exit handler replaces it).
-      member.job = undefined;
+    const member = job.member;
+    if (member && member.jobs[0] === job) {
+      // A running task cannot be interrupted: kill its process. The tasks sent ahead to it
+      // never started; they go back to the queue.
+      const ahead = member.jobs.slice(1);
+      member.jobs = [];
       member.retired = true;
+      this.#requeue(ahead);
       member.child.kill('SIGKILL');
+    } else if (member) {
+      member.jobs.splice(member.jobs.indexOf(job), 1);
+      if (member.child.connected) member.child.send(['c', job.id] satisfies ParentMessage);
     } else {
       const index = this.#queue.indexOf(job);
       if (index !== -1) this.#queue.splice(index, 1);
     }
+    job.member = undefined;
     this.#settle(job, false, job.signal!.reason, true);
+    this.#dispatch();
   }
 
   #settle(job: Job, ok: boolean, value: unknown, local: boolean): void {
     if (job.settled) return;
     job.settled = true;
     if (job.onAbort) job.signal!.removeEventListener('abort', job.onAbort);
-    for (const wake of this.#settleWaiters.splice(0)) wake();
     const statistic = this.#options.statistic;
     statistic.done++;
     statistic.sum_time += performance.now() - job.started;
@@ -273,14 +350,25 @@ export class ForkPool {
       statistic.error++;
       job.reject(local ? value : deserializeError(value as SerializedError));
     }
+    if (this.#settleWaiters.length > 0) for (const wake of this.#settleWaiters.splice(0)) wake();
   }
 
   #fail(error: unknown): void {
     if (this.#failure !== undefined) return;
     this.#failure = error;
-    for (const wake of this.#settleWaiters.splice(0)) wake();
     for (const job of this.#queue.splice(0)) this.#settle(job, false, error, true);
+    for (const wake of [...this.#settleWaiters.splice(0), ...this.#readyWaiters.splice(0)]) wake();
     void this.close(false);
+  }
+
+  #rejectQueued(): void {
+    for (const job of this.#queue.splice(0))
+      this.#settle(
+        job,
+        false,
+        new PoolClosedError('process pool closed while the task was queued'),
+        true,
+      );
   }
 
   /** Kills every process at once (SIGKILL). Used at process exit. */
@@ -289,26 +377,38 @@ export class ForkPool {
   }
 
   /**
-   * Closes the pool. `wait`: running tasks finish first; otherwise they reject with
-   * PoolClosedError. Processes get their IPC channel closed (they exit), then SIGKILL after a
-   * second if they are still busy. Resolves once every process has exited.
+   * Closes the pool. `wait`: queued and running tasks finish first (Python's
+   * `shutdown(wait=True)`); otherwise they reject with PoolClosedError. Processes get their
+   * IPC channel closed (they exit), then SIGKILL after a second if still busy. Resolves once
+   * every process has exited.
    */
   close(wait: boolean): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
+    this.#draining = wait;
     if (!wait) this.#rejectQueued();
+    for (const wake of this.#readyWaiters.splice(0)) wake();
     this.#closing = (async () => {
-      // Waiting: queued tasks still run (Python's shutdown(wait=True)), on the live processes.
-      this.#draining = wait;
-      while (this.#draining && this.#failure === undefined && (this.#queue.length > 0 || [...this.#members].some((member) => member.job))) {
-        await this.#nextSettle();
+      const busy = (): boolean =>
+        this.#queue.length > 0 || [...this.#members].some((member) => member.jobs.length > 0);
+      while (this.#draining && this.#failure === undefined && busy()) {
+        await new Promise<void>((resolve) => this.#settleWaiters.push(resolve));
       }
       this.#draining = false;
       this.#rejectQueued();
       const members = [...this.#members];
       for (const member of members) {
-        const job = member.job;
-        if (job) this.#settle(job, false, new PoolClosedError('process pool closed while the task was running'), true);
+        const jobs = member.jobs;
+        member.jobs = [];
+        for (const job of jobs)
+          this.#settle(
+            job,
+            false,
+            new PoolClosedError('process pool closed while the task was running'),
+            true,
+          );
+        // Held until it is gone, so the exit is observed even by an otherwise idle process.
+        this.#busy(member);
         if (member.child.connected) member.child.disconnect();
         const timer = setTimeout(() => member.child.kill('SIGKILL'), 1000);
         void member.exited.finally(() => clearTimeout(timer));
@@ -317,15 +417,5 @@ export class ForkPool {
       livePools.delete(this);
     })();
     return this.#closing;
-  }
-
-  #rejectQueued(): void {
-    for (const job of this.#queue.splice(0)) this.#settle(job, false, new PoolClosedError('process pool closed while the task was queued'), true);
-  }
-
-  #settleWaiters: Array<() => void> = [];
-
-  #nextSettle(): Promise<void> {
-    return new Promise((resolve) => this.#settleWaiters.push(resolve));
   }
 }

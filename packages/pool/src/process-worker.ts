@@ -2,11 +2,14 @@ import { serializeError } from './serialize-error';
 import { runTask, workerState } from './task-runner';
 import type { WireTask } from './wire';
 
-// The child-process entry of WorkerPool and ProcessPoolExecutor: it runs one task at a time
-// from the parent's IPC messages and leaves when the IPC channel closes.
+// The child-process entry of WorkerPool and ProcessPoolExecutor. Tasks run strictly one after
+// another; the parent may send the next ones ahead (prefetch) and cancel those not started yet.
 
-/** Parent -> child: ['t', id, moduleUrl, name, args] or ['i', moduleUrl, name, args]. @internal */
-export type ParentMessage = ['t', number, string, string, unknown[]] | ['i', string, string, unknown[]];
+/**
+ * Parent -> child: ['t', id, moduleUrl, name, args] (run), ['c', id] (cancel a queued task)
+ * or ['i', moduleUrl, name, args] (initializer). @internal
+ */
+export type ParentMessage = ['t', number, string, string, unknown[]] | ['c', number] | ['i', string, string, unknown[]];
 /** Child -> parent: ['r', id, ok, value], ['i', ok, value] or ['ready']. @internal */
 export type ChildMessage = ['r', number, boolean, unknown] | ['i', boolean, unknown] | ['ready'];
 
@@ -24,24 +27,62 @@ function send(message: ChildMessage): void {
   }
 }
 
-async function onMessage(message: ParentMessage): Promise<void> {
+const queue: WireTask[] = [];
+const cancelled = new Set<number>();
+let running = false;
+let scheduled = false;
+
+// Deferred to the check phase, so that cancels read in the same batch of messages as their
+// task (sent while this process was busy) are seen before the task would start.
+function schedule(): void {
+  if (running || scheduled || queue.length === 0) return;
+  scheduled = true;
+  setImmediate(drain);
+}
+
+function drain(): void {
+  scheduled = false;
+  while (!running && queue.length > 0) {
+    const task = queue.shift()!;
+    if (cancelled.delete(task[0])) continue;
+    const outcome = runTask(task);
+    if (outcome instanceof Promise) {
+      running = true;
+      void outcome.then((settled) => {
+        running = false;
+        send(['r', task[0], settled[0], settled[1]]);
+        schedule();
+      });
+      return;
+    }
+    send(['r', task[0], outcome[0], outcome[1]]);
+  }
+}
+
+async function initialize(moduleUrl: string, name: string, args: unknown[]): Promise<void> {
+  running = true;
+  const outcome = runTask([0, moduleUrl, name, args, undefined]);
+  const [ok, value] = outcome instanceof Promise ? await outcome : outcome;
+  running = false;
+  send(['i', ok, value]);
+  schedule();
+}
+
+function onMessage(message: ParentMessage): void {
   if (message[0] === 't') {
     const [, id, moduleUrl, name, args] = message;
-    const task: WireTask = [id, moduleUrl, name, args, undefined];
-    const outcome = runTask(task);
-    const [ok, value] = outcome instanceof Promise ? await outcome : outcome;
-    send(['r', id, ok, value]);
+    queue.push([id, moduleUrl, name, args, undefined]);
+    schedule();
+  } else if (message[0] === 'c') {
+    if (queue.some((task) => task[0] === message[1])) cancelled.add(message[1]);
   } else if (message[0] === 'i') {
-    const [, moduleUrl, name, args] = message;
-    const outcome = runTask([0, moduleUrl, name, args, undefined]);
-    const [ok, value] = outcome instanceof Promise ? await outcome : outcome;
-    send(['i', ok, value]);
+    void initialize(message[1], message[2], message[3]);
   }
 }
 
 if (typeof process.send === 'function') {
   workerState.inWorker = true;
-  process.on('message', (message: ParentMessage) => void onMessage(message));
+  process.on('message', onMessage);
   // The parent closed the pool or died: leave.
   process.on('disconnect', () => process.exit(0));
   send(['ready']);

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ResourceLimits } from 'node:worker_threads';
+import { MessageChannel, type ResourceLimits } from 'node:worker_threads';
 import { defaultPoolSize, expectNumber, getLogger, Statistic } from '@aiomisc/core';
 import { Piscina } from 'piscina';
 import { captureContext } from './context-var';
@@ -8,7 +8,7 @@ import { WorkerExitedError } from './errors/worker-exited-error';
 import { toReference, type FunctionTarget } from './function-reference';
 import { deserializeError, type SerializedError } from './serialize-error';
 import { handleWaitRequest, isWaitRequest } from './sync-wait-coroutine';
-import { RESULT, type PoolMessage, type WireTask } from './wire';
+import { RESULT, type CompletedTask, type PoolMessage, type WireTask } from './wire';
 import { workerFile } from './worker-file';
 
 const log = getLogger('aiomisc.pool');
@@ -93,6 +93,12 @@ export class ThreadPoolExecutor implements AsyncDisposable {
   #closed = false;
   #closing: Promise<void> | undefined;
   #nextId = 1;
+  /**
+   * Holds the event loop open while tasks are outstanding. Piscina unrefs a thread once its
+   * batch completes, and results travel on another channel than that completion, so without
+   * this the process could exit with a result still in flight. Idle, it is unref'd.
+   */
+  readonly #keepAlive = new MessageChannel().port1;
 
   /**
    * @param size Number of threads. @default CPU count clamped to 4..32
@@ -115,6 +121,8 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     this.#piscina.on('workerCreate', () => (this.#statistic.threads = this.#piscina.threads.length));
     this.#piscina.on('workerDestroy', () => (this.#statistic.threads = this.#piscina.threads.length));
     this.#statistic.threads = this.#piscina.threads.length;
+    this.#keepAlive.on('message', () => undefined);
+    this.#keepAlive.unref();
   }
 
   /** True once `close()` was called. */
@@ -147,6 +155,7 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     this.#statistic.submitted++;
     return new Promise((resolve, reject) => {
       const task: PendingTask = { wire, started: performance.now(), resolve, reject, settled: false };
+      if (this.#tasks.size === 0) this.#keepAlive.ref();
       this.#tasks.set(id, task);
       if (signal) {
         this.#runAbortable(task, signal);
@@ -175,8 +184,9 @@ export class ThreadPoolExecutor implements AsyncDisposable {
 
   #runAbortable(task: PendingTask, signal: AbortSignal): void {
     this.#piscina.run({ s: task.wire } satisfies PoolMessage, { signal }).then(
-      () => {
-        // The result travels on its own message, which may land after this completion.
+      (completed: CompletedTask | undefined) => {
+        // Otherwise the result travels on its own message, which may land after this reply.
+        if (completed) this.#settle(task, completed[1], completed[2], false);
       },
       (error: unknown) => {
         if (signal.aborted) this.#settle(task, false, signal.reason, true);
@@ -203,7 +213,13 @@ export class ThreadPoolExecutor implements AsyncDisposable {
       this.#inflight++;
       const wires = batch.map((task) => task.wire);
       this.#piscina.run({ b: wires } satisfies PoolMessage).then(
-        () => this.#batchDone(batch, undefined),
+        (completed: CompletedTask | undefined) => {
+          if (completed) {
+            const task = this.#tasks.get(completed[0]);
+            if (task) this.#settle(task, completed[1], completed[2], false);
+          }
+          this.#batchDone(batch, undefined);
+        },
         (error: unknown) => setImmediate(() => this.#batchDone(batch, error ?? new Error('batch failed'))),
       );
     }
@@ -249,6 +265,7 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     if (task.settled) return;
     task.settled = true;
     this.#tasks.delete(task.wire[0]);
+    if (this.#tasks.size === 0) this.#keepAlive.unref();
     const statistic = this.#statistic;
     statistic.done++;
     statistic.sum_time += performance.now() - task.started;
@@ -274,6 +291,7 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     for (const task of queued) this.#settle(task, false, new PoolClosedError('thread pool closed while the task was queued'), true);
     this.#closing = this.#piscina.close().finally(() => {
       this.#statistic.threads = 0;
+      this.#keepAlive.close();
     });
     return this.#closing;
   }

@@ -9,6 +9,9 @@ export const RESULT = 'aiomisc.pool.result';
 /** Tag of a syncWaitCoroutine request: [WAIT, moduleUrl, name, args, SharedArrayBuffer, MessagePort]. @internal */
 export const WAIT = 'aiomisc.pool.wait';
 
+/** The last task of a batch, answered in piscina's reply: [id, ok, value]. @internal */
+export type CompletedTask = [number, boolean, unknown];
+
 /** @internal */
 export type ResultMessage = [typeof RESULT, number, boolean, unknown];
 

@@ -31,6 +31,14 @@ export interface WorkerPoolOptions {
   execArgv?: readonly string[];
   /** Environment of the processes. @default process.env */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Tasks sent ahead to a busy process when no process is idle, so it never waits for the
+   * IPC round trip. A process still runs one task at a time; a task sent ahead waits for the
+   * one before it (and stays cancellable until it starts). 0 sends a task only to an idle
+   * process.
+   * @default 1
+   */
+  prefetch?: number;
   /** Name of the pool's statistic in `getStatistics()`. @default null */
   statisticName?: string | null;
 }
@@ -91,6 +99,7 @@ export class WorkerPool implements AsyncDisposable {
       initializerArgs: options.initializerArgs,
       execArgv: options.execArgv,
       env: options.env,
+      prefetch: expectNumber('prefetch', options.prefetch ?? 1, { min: 0, max: 64, integer: true }),
       statistic: this.#statistic,
     });
   }

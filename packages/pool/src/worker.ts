@@ -1,7 +1,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from './serialize-error';
 import { runIterator, runTask, workerState } from './task-runner';
-import { RESULT, type PoolMessage, type ResultMessage, type SeparateData, type WireTask } from './wire';
+import { RESULT, type CompletedTask, type PoolMessage, type ResultMessage, type SeparateData, type WireTask } from './wire';
 
 // The worker-thread entry of @aiomisc/pool: piscina loads it and calls `handleTask` for every
 // task; a one-shot thread of threadedSeparate runs the task in its workerData at load.
@@ -21,11 +21,41 @@ function finish(task: WireTask, outcome: [boolean, unknown]): void {
   post([RESULT, task[0], outcome[0], outcome[1]]);
 }
 
-async function runBatch(tasks: WireTask[]): Promise<void> {
-  for (const task of tasks) {
+function isPrimitive(value: unknown): boolean {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
+}
+
+/**
+ * The last task's result rides on piscina's own reply (one message per batch instead of two)
+ * when it surely clones: a primitive or a serialized error. Anything else goes through `post`,
+ * which turns a clone failure into an error for that task instead of a dead thread.
+ */
+function reply(task: WireTask, outcome: [boolean, unknown]): CompletedTask | undefined {
+  if (!outcome[0] || isPrimitive(outcome[1])) return [task[0], outcome[0], outcome[1]];
+  finish(task, outcome);
+  return undefined;
+}
+
+/**
+ * Runs the tasks in order, synchronously while they are synchronous (no microtask hop per
+ * task), switching to awaiting from the first task that returns a promise.
+ */
+function runBatch(tasks: WireTask[], from = 0): CompletedTask | undefined | Promise<CompletedTask | undefined> {
+  const last = tasks.length - 1;
+  for (let index = from; index <= last; index++) {
+    const task = tasks[index]!;
     const outcome = runTask(task);
-    finish(task, outcome instanceof Promise ? await outcome : outcome);
+    if (outcome instanceof Promise) {
+      return outcome.then((settled) => {
+        if (index === last) return reply(task, settled);
+        finish(task, settled);
+        return runBatch(tasks, index + 1);
+      });
+    }
+    if (index === last) return reply(task, outcome);
+    finish(task, outcome);
   }
+  return undefined;
 }
 
 /**
@@ -33,12 +63,12 @@ async function runBatch(tasks: WireTask[]): Promise<void> {
  * soon as it is ready), a single abortable task, or a generator.
  * @internal
  */
-export async function handleTask(message: PoolMessage): Promise<unknown> {
+export function handleTask(message: PoolMessage): unknown {
   if ('b' in message) return runBatch(message.b);
   if ('s' in message) {
-    const outcome = runTask(message.s);
-    finish(message.s, outcome instanceof Promise ? await outcome : outcome);
-    return;
+    const task = message.s;
+    const outcome = runTask(task);
+    return outcome instanceof Promise ? outcome.then((settled) => reply(task, settled)) : reply(task, outcome);
   }
   return runIterator(message.it, message.port, message.state);
 }
