@@ -65,7 +65,7 @@ export async function benchProcesses(): Promise<void> {
       [
         { name: 'aiomisc_worker_pool', call: () => ours.createTask<number>(inc, 1) },
         { name: 'minimal_fork_1_per_worker', call: () => minimal.run(1) },
-        { name: 'workerpool_process', call: () => wpool.exec('inc', [1]) as unknown as Promise<number> },
+        { name: 'workerpool_process', call: () => wpool.exec('inc', [1]) },
       ],
       { calls: 1000, rounds: 3, durationMs: 2000 },
     );

@@ -24,7 +24,7 @@ export async function benchThreads(): Promise<void> {
         { name: 'aiomisc_threaded', call: () => inc.callWith({ pool: ours }, 1) },
         { name: 'piscina', call: () => piscina.run(1) as Promise<number> },
         { name: 'tinypool', call: () => tinypool.run(1) as Promise<number> },
-        { name: 'workerpool', call: () => wpool.exec('inc', [1]) as unknown as Promise<number> },
+        { name: 'workerpool', call: () => wpool.exec('inc', [1]) },
       ],
       { calls: 1000, rounds: 5, durationMs: 2000 },
     );

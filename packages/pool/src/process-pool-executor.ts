@@ -26,7 +26,7 @@ export class ProcessPoolStatistic extends Statistic {
 export interface ProcessPoolOptions {
   /** Node flags of the processes. @default process.execArgv */
   execArgv?: readonly string[];
-  /** Tasks sent ahead to a busy process, as in {@link WorkerPoolOptions.prefetch}. @default 1 */
+  /** Tasks sent ahead to a busy process, as in {@link WorkerPoolOptions.prefetch}. @default 8 */
   prefetch?: number;
   /** Name of the pool's statistic in `getStatistics()`. @default null */
   statisticName?: string | null;
@@ -54,7 +54,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     this.size = expectNumber('size', size, { min: 1, max: 1024, integer: true });
     this.#pool = new ForkPool(this.size, {
       execArgv: options.execArgv,
-      prefetch: expectNumber('prefetch', options.prefetch ?? 1, { min: 0, max: 64, integer: true }),
+      prefetch: expectNumber('prefetch', options.prefetch ?? 8, { min: 0, max: 64, integer: true }),
       statistic: new ProcessPoolStatistic(options.statisticName),
     });
   }

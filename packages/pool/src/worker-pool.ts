@@ -36,7 +36,7 @@ export interface WorkerPoolOptions {
    * IPC round trip. A process still runs one task at a time; a task sent ahead waits for the
    * one before it (and stays cancellable until it starts). 0 sends a task only to an idle
    * process.
-   * @default 1
+   * @default 8
    */
   prefetch?: number;
   /** Name of the pool's statistic in `getStatistics()`. @default null */
@@ -99,7 +99,7 @@ export class WorkerPool implements AsyncDisposable {
       initializerArgs: options.initializerArgs,
       execArgv: options.execArgv,
       env: options.env,
-      prefetch: expectNumber('prefetch', options.prefetch ?? 1, { min: 0, max: 64, integer: true }),
+      prefetch: expectNumber('prefetch', options.prefetch ?? 8, { min: 0, max: 64, integer: true }),
       statistic: this.#statistic,
     });
   }
