@@ -16,7 +16,10 @@ export interface PoolFigures {
  * median block p50/p99 is kept, since vCPU wake-ups move single blocks a lot on this VM), then
  * the throughput with 256 calls in flight.
  */
-export async function measure(cases: PoolCase[], options: { calls: number; rounds: number; durationMs: number }): Promise<Map<string, PoolFigures>> {
+export async function measure(
+  cases: PoolCase[],
+  options: { calls: number; rounds: number; durationMs: number },
+): Promise<Map<string, PoolFigures>> {
   const latencies = new Map<string, Array<{ p50_us: number; p99_us: number }>>();
   for (const { call } of cases) for (let index = 0; index < 200; index++) await call();
   for (let round = 0; round < options.rounds; round++) {

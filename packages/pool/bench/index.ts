@@ -10,8 +10,19 @@ await benchProcesses();
 await benchResources();
 
 // Sequential latency again, pinned to one CPU, when `taskset` exists.
-const pinned = spawnSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', fileURLToPath(new URL('./latency-1cpu.ts', import.meta.url))], {
-  stdio: 'inherit',
-  timeout: 60_000,
-});
+const pinned = spawnSync(
+  'taskset',
+  [
+    '-c',
+    '0',
+    process.execPath,
+    '--import',
+    'tsx',
+    fileURLToPath(new URL('./latency-1cpu.ts', import.meta.url)),
+  ],
+  {
+    stdio: 'inherit',
+    timeout: 60_000,
+  },
+);
 if (pinned.error) console.error(`pinned latency skipped: ${pinned.error.message}`);

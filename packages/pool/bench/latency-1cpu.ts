@@ -23,10 +23,15 @@ for (let block = 0; block < 7; block++) {
     tails[name]!.push(p99_us);
   }
 }
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const base = median(samples.piscina!);
 for (const name of Object.keys(cases)) {
   const p50 = median(samples[name]!);
-  report('pool.threads.1cpu', name, { p50_us: p50, p99_us: median(tails[name]!), p50_ratio_vs_piscina: round(p50 / base) });
+  report('pool.threads.1cpu', name, {
+    p50_us: p50,
+    p99_us: median(tails[name]!),
+    p50_ratio_vs_piscina: round(p50 / base),
+  });
 }
 await Promise.all([ours.close(), piscina.destroy()]);

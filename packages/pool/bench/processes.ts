@@ -59,7 +59,11 @@ export async function benchProcesses(): Promise<void> {
   const ours = new WorkerPool(PROCESSES);
   await ours.start();
   const minimal = new MinimalForkPool(PROCESSES);
-  const wpool = workerpool.pool(workerpoolTask, { minWorkers: PROCESSES, maxWorkers: PROCESSES, workerType: 'process' });
+  const wpool = workerpool.pool(workerpoolTask, {
+    minWorkers: PROCESSES,
+    maxWorkers: PROCESSES,
+    workerType: 'process',
+  });
   try {
     const figures = await measure(
       [

@@ -18,7 +18,10 @@ class TrivialPool extends PoolBase<{ id: number }> {
 }
 
 /** Pairs per second of `USERS` loops doing acquire -> release for `durationMs`. */
-async function pairsPerSecond(acquireRelease: () => Promise<void>, durationMs: number): Promise<number> {
+async function pairsPerSecond(
+  acquireRelease: () => Promise<void>,
+  durationMs: number,
+): Promise<number> {
   let pairs = 0;
   let end = 0;
   // The clock is read in the loop, not left to a timer: a pool that hands instances over in
@@ -45,7 +48,12 @@ export async function benchResources(): Promise<void> {
     { create: () => Promise.resolve({}), destroy: () => Promise.resolve() },
     { min: RESOURCES, max: RESOURCES },
   );
-  const tarn = new TarnPool({ create: () => ({}), destroy: () => undefined, min: RESOURCES, max: RESOURCES });
+  const tarn = new TarnPool({
+    create: () => ({}),
+    destroy: () => undefined,
+    min: RESOURCES,
+    max: RESOURCES,
+  });
   const results: Record<string, number> = {};
   try {
     for (let roundIndex = 0; roundIndex < 2; roundIndex++) {
@@ -60,7 +68,8 @@ export async function benchResources(): Promise<void> {
           tarn.release(await tarn.acquire().promise);
         }, 1000),
       };
-      for (const [name, value] of Object.entries(figures)) results[name] = Math.max(results[name] ?? 0, value);
+      for (const [name, value] of Object.entries(figures))
+        results[name] = Math.max(results[name] ?? 0, value);
     }
   } finally {
     await ours.close();

@@ -17,7 +17,11 @@ export async function benchThreads(): Promise<void> {
   const ours = new ThreadPoolExecutor(THREADS);
   const piscina = new Piscina({ filename: peerTask, minThreads: THREADS, maxThreads: THREADS });
   const tinypool = new Tinypool({ filename: peerTask, minThreads: THREADS, maxThreads: THREADS });
-  const wpool = workerpool.pool(workerpoolTask, { minWorkers: THREADS, maxWorkers: THREADS, workerType: 'thread' });
+  const wpool = workerpool.pool(workerpoolTask, {
+    minWorkers: THREADS,
+    maxWorkers: THREADS,
+    workerType: 'thread',
+  });
   try {
     const figures = await measure(
       [

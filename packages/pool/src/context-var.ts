@@ -58,7 +58,11 @@ export class ContextVar<TValue> {
     const store = storage.getStore();
     if (store?.has(this.name)) return store.get(this.name) as TValue;
     if (this.#hasDefault) return this.#default as TValue;
-    throw new InvalidArgumentError(this.name, undefined, 'set before it is read (no value and no default)');
+    throw new InvalidArgumentError(
+      this.name,
+      undefined,
+      'set before it is read (no value and no default)',
+    );
   }
 
   /** The value, or `fallback` when the variable has no value and no default. */
@@ -94,7 +98,10 @@ export function captureContext(): Array<[string, unknown]> | undefined {
 }
 
 /** Runs `fn` inside the context a task carried. @internal */
-export function runInContext<TResult>(entries: Array<[string, unknown]> | undefined, fn: () => TResult): TResult {
+export function runInContext<TResult>(
+  entries: Array<[string, unknown]> | undefined,
+  fn: () => TResult,
+): TResult {
   if (!entries) return fn();
   return storage.run(new Map(entries), fn);
 }

@@ -3,7 +3,9 @@ import { globalSlot } from './global-slot';
 import { ThreadPoolExecutor } from './thread-pool-executor';
 
 const log = getLogger('aiomisc.pool');
-const state = globalSlot('defaultPool', () => ({ pool: undefined as ThreadPoolExecutor | undefined }));
+const state = globalSlot('defaultPool', () => ({
+  pool: undefined as ThreadPoolExecutor | undefined,
+}));
 
 /**
  * The default thread pool that `threaded` and its siblings use. Inside an entrypoint it is the
@@ -36,7 +38,9 @@ export function getDefaultThreadPool(): ThreadPoolExecutor {
  * await previous?.close();
  * ```
  */
-export function setDefaultThreadPool(pool: ThreadPoolExecutor | undefined): ThreadPoolExecutor | undefined {
+export function setDefaultThreadPool(
+  pool: ThreadPoolExecutor | undefined,
+): ThreadPoolExecutor | undefined {
   const previous = state.pool;
   state.pool = pool;
   return previous;
@@ -79,11 +83,17 @@ export function registerThreadPoolExtension(): () => void {
   return registerExtension({
     name: THREAD_POOL_EXTENSION,
     setup(entrypoint) {
-      const pool = new ThreadPoolExecutor(entrypoint.options.poolSize, { statisticName: 'default' });
+      const pool = new ThreadPoolExecutor(entrypoint.options.poolSize, {
+        statisticName: 'default',
+      });
       installed.set(entrypoint, pool);
       const previous = setDefaultThreadPool(pool);
       if (previous && ![...installed.values()].includes(previous)) {
-        previous.close().catch((error: unknown) => log.error({ err: error }, 'Closing the previous default pool failed'));
+        previous
+          .close()
+          .catch((error: unknown) =>
+            log.error({ err: error }, 'Closing the previous default pool failed'),
+          );
       }
     },
     async teardown(entrypoint) {

@@ -190,44 +190,42 @@ export class ForkPool {
     signalCode: NodeJS.Signals | null,
     onExit: () => void,
   ): void {
-    {
-      const { child } = member;
-      const statistic = this.#options.statistic;
-      this.#members.delete(member);
-      statistic.processes = this.#members.size;
-      onExit();
-      const [running, ...ahead] = member.jobs;
-      member.jobs = [];
-      const details = { pid: child.pid ?? null, exitCode, signalCode };
-      if (running) {
-        running.member = undefined;
-        this.#settle(
-          running,
-          false,
-          new WorkerExitedError(
-            `worker process ${child.pid} exited (code ${exitCode}, signal ${signalCode}) while running the task`,
-            details,
-          ),
-          true,
-        );
-      }
-      this.#requeue(ahead);
-      if (this.#closed && !this.#draining) {
-        this.#rejectQueued();
-        return;
-      }
-      if (!member.ready && !member.retired) {
-        this.#fail(
-          new WorkerExitedError(
-            `worker process ${child.pid} exited (code ${exitCode}, signal ${signalCode}) before it was ready`,
-            details,
-          ),
-        );
-        return;
-      }
-      this.#spawn();
-      this.#dispatch();
+    const { child } = member;
+    const statistic = this.#options.statistic;
+    this.#members.delete(member);
+    statistic.processes = this.#members.size;
+    onExit();
+    const [running, ...ahead] = member.jobs;
+    member.jobs = [];
+    const details = { pid: child.pid ?? null, exitCode, signalCode };
+    if (running) {
+      running.member = undefined;
+      this.#settle(
+        running,
+        false,
+        new WorkerExitedError(
+          `worker process ${child.pid} exited (code ${exitCode}, signal ${signalCode}) while running the task`,
+          details,
+        ),
+        true,
+      );
     }
+    this.#requeue(ahead);
+    if (this.#closed && !this.#draining) {
+      this.#rejectQueued();
+      return;
+    }
+    if (!member.ready && !member.retired) {
+      this.#fail(
+        new WorkerExitedError(
+          `worker process ${child.pid} exited (code ${exitCode}, signal ${signalCode}) before it was ready`,
+          details,
+        ),
+      );
+      return;
+    }
+    this.#spawn();
+    this.#dispatch();
   }
 
   #requeue(jobs: Job[]): void {

@@ -35,7 +35,11 @@ export function normalizeModuleUrl(argument: string, moduleUrl: unknown): string
     if (moduleUrl.startsWith('file:')) return new URL(moduleUrl).href;
     if (isAbsolute(moduleUrl)) return pathToFileURL(moduleUrl).href;
   }
-  throw new InvalidArgumentError(argument, moduleUrl, 'a file: URL (import.meta.url) or an absolute path (__filename)');
+  throw new InvalidArgumentError(
+    argument,
+    moduleUrl,
+    'a file: URL (import.meta.url) or an absolute path (__filename)',
+  );
 }
 
 /** @internal */

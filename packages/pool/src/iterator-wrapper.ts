@@ -3,11 +3,27 @@ import { expectFunction, expectNumber, InvalidArgumentError } from '@aiomisc/cor
 import { captureContext } from './context-var';
 import { getDefaultThreadPool } from './default-pool';
 import { WorkerExitedError } from './errors/worker-exited-error';
-import { makeReference, registerFunction, toReference, type FunctionReference, type FunctionTarget } from './function-reference';
+import {
+  makeReference,
+  registerFunction,
+  toReference,
+  type FunctionReference,
+  type FunctionTarget,
+} from './function-reference';
 import { deserializeError } from './serialize-error';
 import { runInSeparateThread } from './separate-thread';
 import type { ThreadPoolExecutor } from './thread-pool-executor';
-import { CLOSE_BUMP, CLOSED, CREDITS, END, FAIL, ITEM, type IteratorMessage, type PoolMessage, type WireTask } from './wire';
+import {
+  CLOSE_BUMP,
+  CLOSED,
+  CREDITS,
+  END,
+  FAIL,
+  ITEM,
+  type IteratorMessage,
+  type PoolMessage,
+  type WireTask,
+} from './wire';
 
 /** The default `maxSize` of the threaded iterators (Python's THREADED_ITERABLE_DEFAULT_MAX_SIZE). */
 export const DEFAULT_ITERATOR_MAX_SIZE = 1024;
@@ -55,7 +71,8 @@ export class IteratorWrapper<TItem> implements AsyncIterableIterator<TItem>, Asy
   #finished = false;
   #error: { value: unknown } | undefined;
   readonly #buffer: TItem[] = [];
-  #waiter: { resolve(result: IteratorResult<TItem>): void; reject(error: unknown): void } | undefined;
+  #waiter:
+    { resolve(result: IteratorResult<TItem>): void; reject(error: unknown): void } | undefined;
   #port: MessagePort | undefined;
   #state: Int32Array | undefined;
   #task: Promise<void> | undefined;
@@ -65,9 +82,16 @@ export class IteratorWrapper<TItem> implements AsyncIterableIterator<TItem>, Asy
    * @param args Its arguments (structured-cloneable).
    * @throws {@link InvalidArgumentError} for a maxSize below 1 or a bad target.
    */
-  constructor(target: FunctionTarget, args: readonly unknown[] = [], options: IteratorWrapperOptions = {}) {
+  constructor(
+    target: FunctionTarget,
+    args: readonly unknown[] = [],
+    options: IteratorWrapperOptions = {},
+  ) {
     this.reference = toReference('target', target);
-    this.maxSize = expectNumber('maxSize', options.maxSize ?? DEFAULT_ITERATOR_MAX_SIZE, { min: 1, integer: true });
+    this.maxSize = expectNumber('maxSize', options.maxSize ?? DEFAULT_ITERATOR_MAX_SIZE, {
+      min: 1,
+      integer: true,
+    });
     if (!Array.isArray(args)) throw new InvalidArgumentError('args', args, 'an array of arguments');
     this.#args = args;
     this.#pool = options.pool;
@@ -100,10 +124,20 @@ export class IteratorWrapper<TItem> implements AsyncIterableIterator<TItem>, Asy
     // which travels on another channel.
     port1.once('close', () => {
       if (!this.#finished) {
-        this.#finish(this.#closed ? undefined : { value: new WorkerExitedError('the thread running the generator exited', {}) });
+        this.#finish(
+          this.#closed
+            ? undefined
+            : { value: new WorkerExitedError('the thread running the generator exited', {}) },
+        );
       }
     });
-    const task: WireTask = [0, this.reference.moduleUrl, this.reference.name, [...this.#args], this.#context];
+    const task: WireTask = [
+      0,
+      this.reference.moduleUrl,
+      this.reference.name,
+      [...this.#args],
+      this.#context,
+    ];
     this.#task = this.launch(task, port2, shared).then(
       () => undefined,
       () => undefined,
@@ -168,7 +202,10 @@ export class IteratorWrapper<TItem> implements AsyncIterableIterator<TItem>, Asy
       }
       return Promise.resolve({ value: undefined, done: true });
     }
-    if (this.#waiter) return Promise.reject(new InvalidArgumentError('next', 'concurrent call', 'awaited before the next call'));
+    if (this.#waiter)
+      return Promise.reject(
+        new InvalidArgumentError('next', 'concurrent call', 'awaited before the next call'),
+      );
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
@@ -222,7 +259,11 @@ export class IteratorWrapper<TItem> implements AsyncIterableIterator<TItem>, Asy
  * ```
  */
 export class IteratorWrapperSeparate<TItem> extends IteratorWrapper<TItem> {
-  protected override launch(task: WireTask, port: MessagePort, state: SharedArrayBuffer): Promise<unknown> {
+  protected override launch(
+    task: WireTask,
+    port: MessagePort,
+    state: SharedArrayBuffer,
+  ): Promise<unknown> {
     return runInSeparateThread(task, { port, state });
   }
 }
@@ -248,7 +289,8 @@ function makeIterable<TArgs extends unknown[], TItem>(
   const reference = makeReference(moduleUrl, name);
   expectNumber('maxSize', options.maxSize ?? DEFAULT_ITERATOR_MAX_SIZE, { min: 1, integer: true });
   registerFunction(reference, fn);
-  const wrapper = (...args: TArgs): IteratorWrapper<TItem> => new Wrapper<TItem>(reference, args, options);
+  const wrapper = (...args: TArgs): IteratorWrapper<TItem> =>
+    new Wrapper<TItem>(reference, args, options);
   return Object.assign(wrapper, { syncCall: (...args: TArgs) => fn(...args), reference });
 }
 

@@ -1,7 +1,8 @@
 import { registerThreadPoolExtension } from './default-pool';
 
 /** What `aiomisc-plugins` lists for this plugin. */
-export const description = 'Installs the default thread pool (poolSize threads) in every entrypoint';
+export const description =
+  'Installs the default thread pool (poolSize threads) in every entrypoint';
 
 /**
  * The core plugin hook (`"aiomisc": { "plugins": { "pool": "./dist/plugin.js" } }`): an

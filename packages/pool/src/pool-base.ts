@@ -159,7 +159,10 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
   constructor(options: PoolBaseOptions = {}) {
     this.maxSize = expectNumber('maxSize', options.maxSize ?? 10, { min: 1, integer: true });
     const recycle = options.recycle ?? null;
-    if (recycle !== null && !(typeof recycle === 'number' && recycle > 0 && Number.isFinite(recycle))) {
+    if (
+      recycle !== null &&
+      !(typeof recycle === 'number' && recycle > 0 && Number.isFinite(recycle))
+    ) {
       throw new InvalidArgumentError('recycle', recycle, 'a finite number > 0 or null');
     }
     this.recycle = recycle;
@@ -232,7 +235,10 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
    * const value = await pool.use((client) => client.get('foo'));
    * ```
    */
-  async use<TResult>(fn: (instance: TInstance) => TResult | Promise<TResult>, options?: AcquireOptions): Promise<TResult> {
+  async use<TResult>(
+    fn: (instance: TInstance) => TResult | Promise<TResult>,
+    options?: AcquireOptions,
+  ): Promise<TResult> {
     const lease = await this.acquire(options);
     try {
       return await fn(lease.instance);
@@ -297,7 +303,8 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
       };
       const onAbort = (): void => leave(signal!.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined) timer = setTimeout(() => leave(new AcquireTimeoutError(timeout)), timeout);
+      if (timeout !== undefined)
+        timer = setTimeout(() => leave(new AcquireTimeoutError(timeout)), timeout);
       this.#waiters.push(waiter);
     });
   }
@@ -360,8 +367,10 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
   }
 
   static {
-    releaseSlot = <TInstance>(pool: PoolBase<TInstance>, slot: Slot<TInstance>): void => pool.#release(slot);
-    discardSlot = <TInstance>(pool: PoolBase<TInstance>, slot: Slot<TInstance>): Promise<void> => pool.#destroy(slot);
+    releaseSlot = <TInstance>(pool: PoolBase<TInstance>, slot: Slot<TInstance>): void =>
+      pool.#release(slot);
+    discardSlot = <TInstance>(pool: PoolBase<TInstance>, slot: Slot<TInstance>): Promise<void> =>
+      pool.#destroy(slot);
   }
 
   #release(slot: Slot<TInstance>): void {

@@ -65,9 +65,18 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   }
 
   /** Runs `target(...args)` in a process; options as {@link WorkerPool.submit}. */
-  submit<TResult = unknown>(target: FunctionTarget, args: readonly unknown[] = [], options: TaskOptions = {}): Promise<TResult> {
+  submit<TResult = unknown>(
+    target: FunctionTarget,
+    args: readonly unknown[] = [],
+    options: TaskOptions = {},
+  ): Promise<TResult> {
     const reference = toReference('target', target);
-    return this.#pool.submit(reference.moduleUrl, reference.name, args, options.signal) as Promise<TResult>;
+    return this.#pool.submit(
+      reference.moduleUrl,
+      reference.name,
+      args,
+      options.signal,
+    ) as Promise<TResult>;
   }
 
   /** Stops accepting tasks, rejects queued ones, waits for the running ones, stops the processes. */

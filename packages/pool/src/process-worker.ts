@@ -9,7 +9,8 @@ import type { WireTask } from './wire';
  * Parent -> child: ['t', id, moduleUrl, name, args] (run), ['c', id] (cancel a queued task)
  * or ['i', moduleUrl, name, args] (initializer). @internal
  */
-export type ParentMessage = ['t', number, string, string, unknown[]] | ['c', number] | ['i', string, string, unknown[]];
+export type ParentMessage =
+  ['t', number, string, string, unknown[]] | ['c', number] | ['i', string, string, unknown[]];
 /** Child -> parent: ['r', id, ok, value], ['i', ok, value] or ['ready']. @internal */
 export type ChildMessage = ['r', number, boolean, unknown] | ['i', boolean, unknown] | ['ready'];
 
@@ -22,8 +23,20 @@ function send(message: ChildMessage): void {
     process.send!(message, undefined, undefined, ignore);
   } catch (error) {
     // The value cannot be cloned: report that instead of leaving the parent waiting.
-    if (message[0] === 'r') process.send!(['r', message[1], false, serializeError(error)] satisfies ChildMessage, undefined, undefined, ignore);
-    else if (message[0] === 'i') process.send!(['i', false, serializeError(error)] satisfies ChildMessage, undefined, undefined, ignore);
+    if (message[0] === 'r')
+      process.send!(
+        ['r', message[1], false, serializeError(error)] satisfies ChildMessage,
+        undefined,
+        undefined,
+        ignore,
+      );
+    else if (message[0] === 'i')
+      process.send!(
+        ['i', false, serializeError(error)] satisfies ChildMessage,
+        undefined,
+        undefined,
+        ignore,
+      );
   }
 }
 

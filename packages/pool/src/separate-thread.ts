@@ -18,7 +18,10 @@ export function runInSeparateThread(
   const { signal, port, state } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
   const data: SeparateData = { aiomiscSeparate: true, task, port, state };
-  const worker = new Worker(workerFile('worker'), { workerData: data, transferList: port ? [port] : [] });
+  const worker = new Worker(workerFile('worker'), {
+    workerData: data,
+    transferList: port ? [port] : [],
+  });
   return new Promise((resolve, reject) => {
     let settled = false;
     const finish = (settle: () => void): void => {
@@ -40,7 +43,14 @@ export function runInSeparateThread(
     });
     worker.on('error', (error) => finish(() => reject(error)));
     worker.on('exit', (exitCode) => {
-      finish(() => reject(new WorkerExitedError(`the separate thread exited with code ${exitCode} before answering`, { exitCode })));
+      finish(() =>
+        reject(
+          new WorkerExitedError(
+            `the separate thread exited with code ${exitCode} before answering`,
+            { exitCode },
+          ),
+        ),
+      );
     });
   });
 }

@@ -33,7 +33,10 @@ function cloneable(value: unknown): boolean {
 
 /** @internal */
 export function serializeError(error: unknown, depth = 0): SerializedError {
-  if (!(error instanceof Error) && !(typeof error === 'object' && error !== null && 'message' in error && 'stack' in error)) {
+  if (
+    !(error instanceof Error) &&
+    !(typeof error === 'object' && error !== null && 'message' in error && 'stack' in error)
+  ) {
     return {
       isError: false,
       value: cloneable(error) ? error : String(error),
@@ -66,7 +69,8 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     props,
     markers,
   };
-  if (source.cause !== undefined && depth < 8) serialized.cause = serializeError(source.cause, depth + 1);
+  if (source.cause !== undefined && depth < 8)
+    serialized.cause = serializeError(source.cause, depth + 1);
   return serialized;
 }
 
@@ -79,7 +83,9 @@ function classFor(constructorName: string): ErrorConstructor {
   if (!named) {
     // A subclass with the original class name, so `error.constructor.name` reads as it did in
     // the worker even though the class itself cannot cross.
-    named = { [constructorName]: class extends Error {} }[constructorName] as unknown as ErrorConstructor;
+    named = { [constructorName]: class extends Error {} }[
+      constructorName
+    ] as unknown as ErrorConstructor;
     namedClasses.set(constructorName, named);
   }
   return named;
@@ -90,16 +96,34 @@ export function deserializeError(serialized: SerializedError): unknown {
   if (!serialized.isError) return serialized.value;
   const ErrorClass = classFor(serialized.constructorName);
   const error = new ErrorClass(serialized.message) as Error & Record<string | symbol, unknown>;
-  Object.defineProperty(error, 'name', { value: serialized.name, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(error, 'name', {
+    value: serialized.name,
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
   if (serialized.stack !== undefined) {
-    Object.defineProperty(error, 'stack', { value: serialized.stack, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(error, 'stack', {
+      value: serialized.stack,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
   Object.assign(error, serialized.props);
   for (const key of serialized.markers) {
-    Object.defineProperty(error, Symbol.for(key), { value: true, enumerable: false, configurable: true });
+    Object.defineProperty(error, Symbol.for(key), {
+      value: true,
+      enumerable: false,
+      configurable: true,
+    });
   }
   if (serialized.cause) {
-    Object.defineProperty(error, 'cause', { value: deserializeError(serialized.cause), writable: true, configurable: true });
+    Object.defineProperty(error, 'cause', {
+      value: deserializeError(serialized.cause),
+      writable: true,
+      configurable: true,
+    });
   }
   return error;
 }

@@ -1,4 +1,10 @@
-import { isMainThread, MessageChannel, parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import {
+  isMainThread,
+  MessageChannel,
+  parentPort,
+  receiveMessageOnPort,
+  type MessagePort,
+} from 'node:worker_threads';
 import { InvalidStateError } from '@aiomisc/core';
 import { resolveFunction, toReference, type FunctionTarget } from './function-reference';
 import { deserializeError, serializeError } from './serialize-error';
@@ -31,16 +37,24 @@ export type WaitRequest = [typeof WAIT, string, string, unknown[], SharedArrayBu
  * });
  * ```
  */
-export function syncWaitCoroutine<TResult = unknown>(target: FunctionTarget, ...args: unknown[]): TResult {
+export function syncWaitCoroutine<TResult = unknown>(
+  target: FunctionTarget,
+  ...args: unknown[]
+): TResult {
   if (isMainThread || !parentPort) {
-    throw new InvalidStateError('syncWaitCoroutine() must be called from a worker thread; on the main thread, await the function');
+    throw new InvalidStateError(
+      'syncWaitCoroutine() must be called from a worker thread; on the main thread, await the function',
+    );
   }
   const reference = toReference('target', target);
   const shared = new SharedArrayBuffer(4);
   const flag = new Int32Array(shared);
   const { port1, port2 } = new MessageChannel();
   try {
-    parentPort.postMessage([WAIT, reference.moduleUrl, reference.name, args, shared, port1] satisfies WaitRequest, [port1]);
+    parentPort.postMessage(
+      [WAIT, reference.moduleUrl, reference.name, args, shared, port1] satisfies WaitRequest,
+      [port1],
+    );
     Atomics.wait(flag, 0, 0);
     const reply: { message: unknown } | undefined = receiveMessageOnPort(port2);
     if (!reply) throw new InvalidStateError('the main thread closed the channel without a reply');

@@ -2,15 +2,7 @@ import { runInContext } from './context-var';
 import { lookupFunction, resolveFunction } from './function-reference';
 import { globalSlot } from './global-slot';
 import { serializeError } from './serialize-error';
-import {
-  CLOSED,
-  CREDITS,
-  END,
-  FAIL,
-  ITEM,
-  type IteratorMessage,
-  type WireTask,
-} from './wire';
+import { CLOSED, CREDITS, END, FAIL, ITEM, type IteratorMessage, type WireTask } from './wire';
 
 /** True inside a thread or process run by this package: threaded wrappers then run inline. @internal */
 export const workerState = globalSlot('workerState', () => ({ inWorker: false }));
@@ -32,11 +24,14 @@ export function runTask(task: WireTask): [boolean, unknown] | Promise<[boolean, 
   const [, moduleUrl, name, args, context] = task;
   try {
     const fn = lookupFunction(moduleUrl, name);
-    if (fn) return settle(runInContext(context, () => (fn as (...a: unknown[]) => unknown)(...args)));
+    if (fn)
+      return settle(runInContext(context, () => (fn as (...a: unknown[]) => unknown)(...args)));
     return resolveFunction(moduleUrl, name).then(
       (found) => {
         try {
-          return settle(runInContext(context, () => (found as (...a: unknown[]) => unknown)(...args)));
+          return settle(
+            runInContext(context, () => (found as (...a: unknown[]) => unknown)(...args)),
+          );
         } catch (error) {
           return [false, serializeError(error)] as [boolean, unknown];
         }
@@ -68,7 +63,11 @@ interface Port {
  * makes it call the generator's `return()`, so its `finally` blocks run.
  * @internal
  */
-export async function runIterator(task: WireTask, port: Port, shared: SharedArrayBuffer): Promise<void> {
+export async function runIterator(
+  task: WireTask,
+  port: Port,
+  shared: SharedArrayBuffer,
+): Promise<void> {
   const [, moduleUrl, name, args, context] = task;
   const state = new Int32Array(shared);
   let fn: (...a: unknown[]) => unknown;

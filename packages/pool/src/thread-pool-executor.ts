@@ -117,9 +117,17 @@ export class ThreadPoolExecutor implements AsyncDisposable {
       resourceLimits: options.resourceLimits,
     });
     this.#piscina.on('message', (message: unknown) => this.#onMessage(message));
-    this.#piscina.on('error', (error: unknown) => log.error({ err: error }, 'A pool thread failed'));
-    this.#piscina.on('workerCreate', () => (this.#statistic.threads = this.#piscina.threads.length));
-    this.#piscina.on('workerDestroy', () => (this.#statistic.threads = this.#piscina.threads.length));
+    this.#piscina.on('error', (error: unknown) =>
+      log.error({ err: error }, 'A pool thread failed'),
+    );
+    this.#piscina.on(
+      'workerCreate',
+      () => (this.#statistic.threads = this.#piscina.threads.length),
+    );
+    this.#piscina.on(
+      'workerDestroy',
+      () => (this.#statistic.threads = this.#piscina.threads.length),
+    );
     this.#statistic.threads = this.#piscina.threads.length;
     this.#keepAlive.on('message', () => undefined);
     this.#keepAlive.unref();
@@ -141,20 +149,35 @@ export class ThreadPoolExecutor implements AsyncDisposable {
    * @throws {@link PoolClosedError} (rejects) after `close()`.
    * @throws {@link InvalidArgumentError} for a target that is not a reference.
    */
-  submit<TResult = unknown>(target: FunctionTarget, args: readonly unknown[] = [], options: SubmitOptions = {}): Promise<TResult> {
+  submit<TResult = unknown>(
+    target: FunctionTarget,
+    args: readonly unknown[] = [],
+    options: SubmitOptions = {},
+  ): Promise<TResult> {
     const reference = toReference('target', target);
     return this.run(reference.moduleUrl, reference.name, args, options.signal) as Promise<TResult>;
   }
 
   /** `submit` with an already-normalised reference. @internal */
-  run(moduleUrl: string, name: string, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
+  run(
+    moduleUrl: string,
+    name: string,
+    args: readonly unknown[],
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     if (this.#closed) return Promise.reject(new PoolClosedError('thread pool is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.#nextId++;
     const wire: WireTask = [id, moduleUrl, name, args as unknown[], captureContext()];
     this.#statistic.submitted++;
     return new Promise((resolve, reject) => {
-      const task: PendingTask = { wire, started: performance.now(), resolve, reject, settled: false };
+      const task: PendingTask = {
+        wire,
+        started: performance.now(),
+        resolve,
+        reject,
+        settled: false,
+      };
       if (this.#tasks.size === 0) this.#keepAlive.ref();
       this.#tasks.set(id, task);
       if (signal) {
@@ -174,7 +197,11 @@ export class ThreadPoolExecutor implements AsyncDisposable {
    * itself); `controller` aborting terminates that thread.
    * @internal
    */
-  runExclusive(message: PoolMessage, transferList: readonly unknown[], controller: AbortController): Promise<unknown> {
+  runExclusive(
+    message: PoolMessage,
+    transferList: readonly unknown[],
+    controller: AbortController,
+  ): Promise<unknown> {
     if (this.#closed) return Promise.reject(new PoolClosedError('thread pool is closed'));
     return this.#piscina.run(message, {
       signal: controller.signal,
@@ -220,7 +247,8 @@ export class ThreadPoolExecutor implements AsyncDisposable {
           }
           this.#batchDone(batch, undefined);
         },
-        (error: unknown) => setImmediate(() => this.#batchDone(batch, error ?? new Error('batch failed'))),
+        (error: unknown) =>
+          setImmediate(() => this.#batchDone(batch, error ?? new Error('batch failed'))),
       );
     }
     if (this.#head === this.#queue.length) {
@@ -241,7 +269,8 @@ export class ThreadPoolExecutor implements AsyncDisposable {
       const [culprit, ...rest] = unanswered;
       if (culprit) this.#settle(culprit, false, this.#lost(error), true);
       if (this.#closed) {
-        for (const task of rest) this.#settle(task, false, new PoolClosedError('thread pool closed'), true);
+        for (const task of rest)
+          this.#settle(task, false, new PoolClosedError('thread pool closed'), true);
       } else if (rest.length > 0) {
         const remaining = this.#queue.slice(this.#head);
         this.#queue = [...rest, ...remaining];
@@ -288,7 +317,13 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     const queued = this.#queue.slice(this.#head);
     this.#queue = [];
     this.#head = 0;
-    for (const task of queued) this.#settle(task, false, new PoolClosedError('thread pool closed while the task was queued'), true);
+    for (const task of queued)
+      this.#settle(
+        task,
+        false,
+        new PoolClosedError('thread pool closed while the task was queued'),
+        true,
+      );
     this.#closing = this.#piscina.close().finally(() => {
       this.#statistic.threads = 0;
       this.#keepAlive.close();

@@ -44,7 +44,11 @@ function register<TArgs extends unknown[], TResult>(
 ): FunctionReference {
   expectFunction('fn', fn);
   if (isGeneratorFunction(fn)) {
-    throw new InvalidArgumentError('fn', fn, 'a plain function; wrap generator functions with threadedIterable()');
+    throw new InvalidArgumentError(
+      'fn',
+      fn,
+      'a plain function; wrap generator functions with threadedIterable()',
+    );
   }
   const reference = makeReference(moduleUrl, name);
   registerFunction(reference, fn);

@@ -22,7 +22,8 @@ export const END = 0;
 /** @internal */
 export const FAIL = 2;
 /** @internal */
-export type IteratorMessage = [typeof ITEM, unknown] | [typeof END] | [typeof FAIL, SerializedError];
+export type IteratorMessage =
+  [typeof ITEM, unknown] | [typeof END] | [typeof FAIL, SerializedError];
 
 /** Slots of the iterator's shared Int32Array. @internal */
 export const CREDITS = 0;

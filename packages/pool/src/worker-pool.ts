@@ -89,7 +89,9 @@ export class WorkerPool implements AsyncDisposable {
   constructor(size: number = defaultPoolSize(), options: WorkerPoolOptions = {}) {
     this.size = expectNumber('size', size, { min: 1, max: 1024, integer: true });
     const initializer: FunctionReference | undefined =
-      options.initializer === undefined ? undefined : toReference('initializer', options.initializer);
+      options.initializer === undefined
+        ? undefined
+        : toReference('initializer', options.initializer);
     if (options.initializerArgs !== undefined && !Array.isArray(options.initializerArgs)) {
       throw new InvalidArgumentError('initializerArgs', options.initializerArgs, 'an array');
     }
@@ -133,9 +135,18 @@ export class WorkerPool implements AsyncDisposable {
   }
 
   /** {@link WorkerPool.createTask} with options (an AbortSignal). */
-  submit<TResult = unknown>(target: FunctionTarget, args: readonly unknown[] = [], options: TaskOptions = {}): Promise<TResult> {
+  submit<TResult = unknown>(
+    target: FunctionTarget,
+    args: readonly unknown[] = [],
+    options: TaskOptions = {},
+  ): Promise<TResult> {
     const reference = toReference('target', target);
-    return this.pool.submit(reference.moduleUrl, reference.name, args, options.signal) as Promise<TResult>;
+    return this.pool.submit(
+      reference.moduleUrl,
+      reference.name,
+      args,
+      options.signal,
+    ) as Promise<TResult>;
   }
 
   /**

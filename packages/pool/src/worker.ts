@@ -1,7 +1,14 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from './serialize-error';
 import { runIterator, runTask, workerState } from './task-runner';
-import { RESULT, type CompletedTask, type PoolMessage, type ResultMessage, type SeparateData, type WireTask } from './wire';
+import {
+  RESULT,
+  type CompletedTask,
+  type PoolMessage,
+  type ResultMessage,
+  type SeparateData,
+  type WireTask,
+} from './wire';
 
 // The worker-thread entry of @aiomisc/pool: piscina loads it and calls `handleTask` for every
 // task; a one-shot thread of threadedSeparate runs the task in its workerData at load.
@@ -13,7 +20,12 @@ function post(message: ResultMessage): void {
     parentPort!.postMessage(message);
   } catch (error) {
     // The value cannot be cloned: report that instead of leaving the caller waiting.
-    parentPort!.postMessage([RESULT, message[1], false, serializeError(error)] satisfies ResultMessage);
+    parentPort!.postMessage([
+      RESULT,
+      message[1],
+      false,
+      serializeError(error),
+    ] satisfies ResultMessage);
   }
 }
 
@@ -22,7 +34,10 @@ function finish(task: WireTask, outcome: [boolean, unknown]): void {
 }
 
 function isPrimitive(value: unknown): boolean {
-  return value === null || (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol');
+  return (
+    value === null ||
+    (typeof value !== 'object' && typeof value !== 'function' && typeof value !== 'symbol')
+  );
 }
 
 /**
@@ -40,7 +55,10 @@ function reply(task: WireTask, outcome: [boolean, unknown]): CompletedTask | und
  * Runs the tasks in order, synchronously while they are synchronous (no microtask hop per
  * task), switching to awaiting from the first task that returns a promise.
  */
-function runBatch(tasks: WireTask[], from = 0): CompletedTask | undefined | Promise<CompletedTask | undefined> {
+function runBatch(
+  tasks: WireTask[],
+  from = 0,
+): CompletedTask | undefined | Promise<CompletedTask | undefined> {
   const last = tasks.length - 1;
   for (let index = from; index <= last; index++) {
     const task = tasks[index]!;
@@ -68,7 +86,9 @@ export function handleTask(message: PoolMessage): unknown {
   if ('s' in message) {
     const task = message.s;
     const outcome = runTask(task);
-    return outcome instanceof Promise ? outcome.then((settled) => reply(task, settled)) : reply(task, outcome);
+    return outcome instanceof Promise
+      ? outcome.then((settled) => reply(task, settled))
+      : reply(task, outcome);
   }
   return runIterator(message.it, message.port, message.state);
 }
@@ -77,7 +97,9 @@ const separate = workerData as SeparateData | undefined;
 if (!isMainThread && separate?.aiomiscSeparate) {
   if (separate.port && separate.state) {
     const port = separate.port;
-    void runIterator(separate.task, port, separate.state).finally(() => finish(separate.task, [true, undefined]));
+    void runIterator(separate.task, port, separate.state).finally(() =>
+      finish(separate.task, [true, undefined]),
+    );
   } else {
     const outcome = runTask(separate.task);
     if (outcome instanceof Promise) void outcome.then((result) => finish(separate.task, result));

@@ -38,9 +38,14 @@ describe('ContextVar', () => {
   });
 
   it('reaches separate threads and iterators too', async () => {
-    await expect(jobs.userId.run(7, () => jobs.separateInfo('v') as Promise<unknown>)).resolves.toMatchObject({ user: 7, isMainThread: false });
+    await expect(
+      jobs.userId.run(7, () => jobs.separateInfo('v') as Promise<unknown>),
+    ).resolves.toMatchObject({ user: 7, isMainThread: false });
     const items: string[] = [];
-    const wrapper: AsyncIterable<string> = jobs.userId.run(8, () => jobs.finite(2) as AsyncIterable<string>);
+    const wrapper: AsyncIterable<string> = jobs.userId.run(
+      8,
+      () => jobs.finite(2) as AsyncIterable<string>,
+    );
     for await (const item of wrapper) items.push(item);
     expect(items).toEqual(['8:0', '8:1']);
   });
@@ -52,15 +57,26 @@ describe('ContextVar', () => {
 
 describe('syncWaitCoroutine', () => {
   it('blocks the worker until the async function on the main thread returns', async () => {
-    await expect(jobs.callMain(21)).resolves.toEqual({ result: { doubled: 42, isMainThread: true }, isMainThread: false });
+    await expect(jobs.callMain(21)).resolves.toEqual({
+      result: { doubled: 42, isMainThread: true },
+      isMainThread: false,
+    });
   });
 
   it('throws the main thread error in the worker', async () => {
-    await expect(jobs.callMainFailing('boom')).resolves.toEqual({ name: 'RangeError', message: 'boom', isRangeError: true });
+    await expect(jobs.callMainFailing('boom')).resolves.toEqual({
+      name: 'RangeError',
+      message: 'boom',
+      isRangeError: true,
+    });
   });
 
   it('refuses to run on the main thread', () => {
-    expect(InvalidStateError.isInstance(catchSync(() => syncWaitCoroutine({ moduleUrl: jobsUrl, name: 'mainDouble' }, 1)))).toBe(true);
+    expect(
+      InvalidStateError.isInstance(
+        catchSync(() => syncWaitCoroutine({ moduleUrl: jobsUrl, name: 'mainDouble' }, 1)),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -133,7 +149,11 @@ describe('threadedIterable', () => {
     const pool = new ThreadPoolExecutor(1);
     try {
       const viaPool: number[] = [];
-      for await (const item of new IteratorWrapper<number>({ moduleUrl: jobsUrl, name: 'plainGenerator' }, [3], { pool, maxSize: 1 })) {
+      for await (const item of new IteratorWrapper<number>(
+        { moduleUrl: jobsUrl, name: 'plainGenerator' },
+        [3],
+        { pool, maxSize: 1 },
+      )) {
         viaPool.push(item);
       }
       expect(viaPool).toEqual([0, 10, 20]);
@@ -144,7 +164,11 @@ describe('threadedIterable', () => {
     }
     const shared = new SharedArrayBuffer(8);
     const counters = new Int32Array(shared);
-    const separate = new IteratorWrapperSeparate<{ index: number }>(jobs.countingSeparate, [shared], { maxSize: 2 });
+    const separate = new IteratorWrapperSeparate<{ index: number }>(
+      jobs.countingSeparate,
+      [shared],
+      { maxSize: 2 },
+    );
     const first = await separate.next();
     expect(first.value).toMatchObject({ index: 0 });
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -154,8 +178,18 @@ describe('threadedIterable', () => {
   });
 
   it('rejects maxSize < 1', () => {
-    expect(InvalidArgumentError.isInstance(catchSync(() => threadedIterable(jobsUrl, 'bad', function* () {}, { maxSize: 0 })))).toBe(true);
-    expect(InvalidArgumentError.isInstance(catchSync(() => new IteratorWrapper({ moduleUrl: jobsUrl, name: 'x' }, [], { maxSize: 0.5 })))).toBe(true);
+    expect(
+      InvalidArgumentError.isInstance(
+        catchSync(() => threadedIterable(jobsUrl, 'bad', function* () {}, { maxSize: 0 })),
+      ),
+    ).toBe(true);
+    expect(
+      InvalidArgumentError.isInstance(
+        catchSync(
+          () => new IteratorWrapper({ moduleUrl: jobsUrl, name: 'x' }, [], { maxSize: 0.5 }),
+        ),
+      ),
+    ).toBe(true);
   });
 });
 

@@ -1,6 +1,14 @@
 import { InvalidArgumentError } from '@aiomisc/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AcquireTimeoutError, caught, catchSync, getStatisticsOf, PoolBase, PoolClosedError, type PoolBaseOptions } from './helpers';
+import {
+  AcquireTimeoutError,
+  caught,
+  catchSync,
+  getStatisticsOf,
+  PoolBase,
+  PoolClosedError,
+  type PoolBaseOptions,
+} from './helpers';
 
 interface Resource {
   id: number;
@@ -66,7 +74,11 @@ describe('PoolBase', () => {
     expect(pool.size).toBe(4);
     expect(peak).toBe(4);
     expect(pool.created).toHaveLength(4);
-    expect(getStatisticsOf('PoolBaseStatistic', 'pb-concurrency')).toMatchObject({ submitted: 1000, success: 1000, instances: 4 });
+    expect(getStatisticsOf('PoolBaseStatistic', 'pb-concurrency')).toMatchObject({
+      submitted: 1000,
+      success: 1000,
+      instances: 4,
+    });
     await pool.close();
     expect(pool.destroyed.sort()).toEqual([1, 2, 3, 4]);
   });
@@ -230,8 +242,14 @@ describe('PoolBase', () => {
   });
 
   it('rejects bad options', () => {
-    expect(InvalidArgumentError.isInstance(catchSync(() => new TestPool({ maxSize: 0 })))).toBe(true);
-    expect(InvalidArgumentError.isInstance(catchSync(() => new TestPool({ recycle: 0 })))).toBe(true);
-    expect(InvalidArgumentError.isInstance(catchSync(() => new TestPool({ recycle: -5 })))).toBe(true);
+    expect(InvalidArgumentError.isInstance(catchSync(() => new TestPool({ maxSize: 0 })))).toBe(
+      true,
+    );
+    expect(InvalidArgumentError.isInstance(catchSync(() => new TestPool({ recycle: 0 })))).toBe(
+      true,
+    );
+    expect(InvalidArgumentError.isInstance(catchSync(() => new TestPool({ recycle: -5 })))).toBe(
+      true,
+    );
   });
 });

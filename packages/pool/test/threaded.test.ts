@@ -27,7 +27,9 @@ describe('threaded', () => {
   });
 
   it('runs many calls and keeps each result with its call', async () => {
-    const results = await Promise.all(Array.from({ length: 500 }, (_, index) => jobs.add(index, 1) as Promise<number>));
+    const results = await Promise.all(
+      Array.from({ length: 500 }, (_, index) => jobs.add(index, 1) as Promise<number>),
+    );
     expect(results).toEqual(Array.from({ length: 500 }, (_, index) => index + 1));
   });
 
@@ -75,9 +77,15 @@ describe('threaded', () => {
 
   it('rejects bad input with clear errors', () => {
     expect(() => threaded('relative/path.js', 'x', () => 1)).toThrow();
-    expect(InvalidArgumentError.isInstance(catchSync(() => threaded('relative.js', 'x', () => 1)))).toBe(true);
-    expect(InvalidArgumentError.isInstance(catchSync(() => threaded(jobsUrl, '', () => 1)))).toBe(true);
-    expect(InvalidArgumentError.isInstance(catchSync(() => threaded(jobsUrl, 'x', 42 as never)))).toBe(true);
+    expect(
+      InvalidArgumentError.isInstance(catchSync(() => threaded('relative.js', 'x', () => 1))),
+    ).toBe(true);
+    expect(InvalidArgumentError.isInstance(catchSync(() => threaded(jobsUrl, '', () => 1)))).toBe(
+      true,
+    );
+    expect(
+      InvalidArgumentError.isInstance(catchSync(() => threaded(jobsUrl, 'x', 42 as never))),
+    ).toBe(true);
     expect(
       InvalidArgumentError.isInstance(
         catchSync(() =>
@@ -91,13 +99,17 @@ describe('threaded', () => {
   });
 
   it('rejects a function that is neither registered nor exported', async () => {
-    const error = await caught(getDefaultThreadPool().submit({ moduleUrl: jobsUrl, name: 'doesNotExist' }));
+    const error = await caught(
+      getDefaultThreadPool().submit({ moduleUrl: jobsUrl, name: 'doesNotExist' }),
+    );
     expect(FunctionNotFoundError.isInstance(error)).toBe(true);
     expect(error.functionName).toBe('doesNotExist');
   });
 
   it('finds plain exports by name', async () => {
-    await expect(getDefaultThreadPool().submit({ moduleUrl: jobsUrl, name: 'multiply' }, [6, 7])).resolves.toMatchObject({
+    await expect(
+      getDefaultThreadPool().submit({ moduleUrl: jobsUrl, name: 'multiply' }, [6, 7]),
+    ).resolves.toMatchObject({
       product: 42,
     });
   });
@@ -110,7 +122,9 @@ describe('ThreadPoolExecutor', () => {
       const shared = new SharedArrayBuffer(16);
       const counters = new Int32Array(shared);
       const controller = new AbortController();
-      const running = pool.submit({ moduleUrl: jobsUrl, name: 'block' }, [shared, 0, 1], { signal: controller.signal });
+      const running = pool.submit({ moduleUrl: jobsUrl, name: 'block' }, [shared, 0, 1], {
+        signal: controller.signal,
+      });
       await waitFor(() => Atomics.load(counters, 0) === 1);
       const reason = new Error('stop');
       controller.abort(reason);
@@ -129,7 +143,9 @@ describe('ThreadPoolExecutor', () => {
       const blocker = pool.submit({ moduleUrl: jobsUrl, name: 'block' }, [shared, 0, 1]);
       await waitFor(() => Atomics.load(counters, 0) === 1);
       const controller = new AbortController();
-      const queued = pool.submit({ moduleUrl: jobsUrl, name: 'mark' }, [shared, 2], { signal: controller.signal });
+      const queued = pool.submit({ moduleUrl: jobsUrl, name: 'mark' }, [shared, 2], {
+        signal: controller.signal,
+      });
       controller.abort(new Error('not needed'));
       await expect(queued).rejects.toThrow('not needed');
       Atomics.store(counters, 1, 1);
@@ -145,7 +161,11 @@ describe('ThreadPoolExecutor', () => {
     const pool = new ThreadPoolExecutor(1);
     try {
       const reason = new Error('early');
-      await expect(pool.submit({ moduleUrl: jobsUrl, name: 'add' }, [1, 1], { signal: AbortSignal.abort(reason) })).rejects.toBe(reason);
+      await expect(
+        pool.submit({ moduleUrl: jobsUrl, name: 'add' }, [1, 1], {
+          signal: AbortSignal.abort(reason),
+        }),
+      ).rejects.toBe(reason);
     } finally {
       await pool.close();
     }
@@ -174,7 +194,11 @@ describe('ThreadPoolExecutor', () => {
       const counters = new Int32Array(shared);
       const slow = pool.submit({ moduleUrl: jobsUrl, name: 'block' }, [shared, 0, 1]);
       await waitFor(() => Atomics.load(counters, 0) === 1);
-      const quick = await Promise.all(Array.from({ length: 100 }, (_, index) => pool.submit({ moduleUrl: jobsUrl, name: 'add' }, [index, 0])));
+      const quick = await Promise.all(
+        Array.from({ length: 100 }, (_, index) =>
+          pool.submit({ moduleUrl: jobsUrl, name: 'add' }, [index, 0]),
+        ),
+      );
       expect(quick).toHaveLength(100);
       Atomics.store(counters, 1, 1);
       await expect(slow).resolves.toBe('released');
@@ -196,7 +220,9 @@ describe('ThreadPoolExecutor', () => {
     Atomics.store(counters, 1, 1);
     await expect(running).resolves.toBe('released');
     await closing;
-    const late = await pool.submit({ moduleUrl: jobsUrl, name: 'add' }, [1, 1]).catch((reason: unknown) => reason);
+    const late = await pool
+      .submit({ moduleUrl: jobsUrl, name: 'add' }, [1, 1])
+      .catch((reason: unknown) => reason);
     expect(PoolClosedError.isInstance(late)).toBe(true);
     expect(pool.closed).toBe(true);
   });

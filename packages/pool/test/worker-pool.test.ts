@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { InvalidArgumentError } from '@aiomisc/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -25,19 +28,26 @@ function isAlive(pid: number): boolean {
   }
 }
 
-
 describe('WorkerPool', () => {
   it('runs ESM and CJS module functions in child processes', async () => {
     await using pool = new WorkerPool(2, { statisticName: 'wp-basic' });
     await pool.start();
     expect(pool.pids).toHaveLength(2);
-    const results = await Promise.all(Array.from({ length: 20 }, (_, index) => pool.createTask<{ product: number; pid: number }>(ref('multiply'), index, 2)));
-    expect(results.map((result) => result.product)).toEqual(Array.from({ length: 20 }, (_, index) => index * 2));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, index) =>
+        pool.createTask<{ product: number; pid: number }>(ref('multiply'), index, 2),
+      ),
+    );
+    expect(results.map((result) => result.product)).toEqual(
+      Array.from({ length: 20 }, (_, index) => index * 2),
+    );
     for (const { pid } of results) {
       expect(pool.pids).toContain(pid);
       expect(pid).not.toBe(process.pid);
     }
-    await expect(pool.createTask({ moduleUrl: cjsPath, name: 'cjsPlain' }, 1, 2)).resolves.toMatchObject({ sum: 3 });
+    await expect(
+      pool.createTask({ moduleUrl: cjsPath, name: 'cjsPlain' }, 1, 2),
+    ).resolves.toMatchObject({ sum: 3 });
     const stats = getStatisticsOf('WorkerPoolStatistic', 'wp-basic');
     expect(stats.processes).toBe(2);
     expect(stats.submitted).toBe(21);
@@ -48,13 +58,16 @@ describe('WorkerPool', () => {
     await using pool = new WorkerPool(2);
     // Async tasks: a process given two at once would run them overlapping.
     const runs = await Promise.all(
-      Array.from({ length: 8 }, () => pool.createTask<{ pid: number; start: number; end: number }>(ref('interval'), 20)),
+      Array.from({ length: 8 }, () =>
+        pool.createTask<{ pid: number; start: number; end: number }>(ref('interval'), 20),
+      ),
     );
     const byPid = new Map<number, Array<{ start: number; end: number }>>();
     for (const run of runs) byPid.set(run.pid, [...(byPid.get(run.pid) ?? []), run]);
     for (const list of byPid.values()) {
       list.sort((a, b) => a.start - b.start);
-      for (let index = 1; index < list.length; index++) expect(list[index]!.start).toBeGreaterThanOrEqual(list[index - 1]!.end);
+      for (let index = 1; index < list.length; index++)
+        expect(list[index]!.start).toBeGreaterThanOrEqual(list[index - 1]!.end);
     }
   });
 
@@ -72,7 +85,11 @@ describe('WorkerPool', () => {
     await pool.start();
     const before = pool.pids;
     const dying = caught(pool.createTask(ref('exitProcess'), 7));
-    const others = Promise.all(Array.from({ length: 6 }, (_, index) => pool.createTask<{ product: number }>(ref('multiply'), index, 3)));
+    const others = Promise.all(
+      Array.from({ length: 6 }, (_, index) =>
+        pool.createTask<{ product: number }>(ref('multiply'), index, 3),
+      ),
+    );
     const error = await dying;
     expect(WorkerExitedError.isInstance(error)).toBe(true);
     expect(error.exitCode).toBe(7);
@@ -101,9 +118,30 @@ describe('WorkerPool', () => {
     await waitFor(() => !isAlive(pid!));
   });
 
+  it('cancels a task sent ahead to a busy process without killing the process; it never runs', async () => {
+    await using pool = new WorkerPool(1, { prefetch: 1 });
+    await pool.start();
+    const [pid] = pool.pids;
+    const marker = join(mkdtempSync(join(tmpdir(), 'aiomisc-pool-')), 'touched');
+    const running = pool.createTask<{ pid: number }>(ref('interval'), 150);
+    const controller = new AbortController();
+    const ahead = pool.submit(ref('touchFile'), [marker], { signal: controller.signal });
+    controller.abort(new Error('not wanted'));
+    await expect(ahead).rejects.toThrow('not wanted');
+    await expect(running).resolves.toMatchObject({ pid });
+    await expect(pool.createTask(ref('whoAmI'))).resolves.toBe(pid);
+    expect(existsSync(marker)).toBe(false);
+    expect(pool.pids).toEqual([pid]);
+  });
+
   it('runs the initializer in every process before its tasks', async () => {
-    await using pool = new WorkerPool(2, { initializer: ref('initialize'), initializerArgs: ['ready'] });
-    const values = await Promise.all(Array.from({ length: 4 }, () => pool.createTask(ref('readInitialized'))));
+    await using pool = new WorkerPool(2, {
+      initializer: ref('initialize'),
+      initializerArgs: ['ready'],
+    });
+    const values = await Promise.all(
+      Array.from({ length: 4 }, () => pool.createTask(ref('readInitialized'))),
+    );
     expect(values).toEqual(['ready', 'ready', 'ready', 'ready']);
   });
 
@@ -133,7 +171,11 @@ describe('WorkerPool', () => {
 
   it('rejects bad input', async () => {
     expect(InvalidArgumentError.isInstance(catchSync(() => new WorkerPool(0)))).toBe(true);
-    expect(InvalidArgumentError.isInstance(catchSync(() => new WorkerPool(1, { initializer: 'nope' as never })))).toBe(true);
+    expect(
+      InvalidArgumentError.isInstance(
+        catchSync(() => new WorkerPool(1, { initializer: 'nope' as never })),
+      ),
+    ).toBe(true);
     await using pool = new WorkerPool(1);
     expect(() => pool.createTask((() => 1) as never)).toThrow();
     const missing = await caught(pool.createTask(ref('notThere')));
@@ -151,8 +193,11 @@ describe('ProcessPoolExecutor', () => {
     const results = await Promise.all(pending);
     for (const pid of results) expect(pids).toContain(pid);
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
-    expect(getStatisticsOf('ProcessPoolStatistic', 'ppe')).toMatchObject({ submitted: 4, success: 4, processes: 0 });
+    expect(getStatisticsOf('ProcessPoolStatistic', 'ppe')).toMatchObject({
+      submitted: 4,
+      success: 4,
+      processes: 0,
+    });
     expect(PoolClosedError.isInstance(await caught(pool.submit(ref('whoAmI'))))).toBe(true);
   });
 });
-

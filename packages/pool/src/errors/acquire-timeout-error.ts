@@ -26,6 +26,10 @@ export class AcquireTimeoutError extends AiomiscError {
   }
 
   static override isInstance(error: unknown): error is AcquireTimeoutError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+    return (
+      typeof error === 'object' &&
+      error !== null &&
+      (error as Record<symbol, unknown>)[marker] === true
+    );
   }
 }

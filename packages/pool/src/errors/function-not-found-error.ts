@@ -28,6 +28,10 @@ export class FunctionNotFoundError extends AiomiscError {
   }
 
   static override isInstance(error: unknown): error is FunctionNotFoundError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+    return (
+      typeof error === 'object' &&
+      error !== null &&
+      (error as Record<symbol, unknown>)[marker] === true
+    );
   }
 }

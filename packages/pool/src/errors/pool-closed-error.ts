@@ -21,6 +21,10 @@ export class PoolClosedError extends AiomiscError {
   }
 
   static override isInstance(error: unknown): error is PoolClosedError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+    return (
+      typeof error === 'object' &&
+      error !== null &&
+      (error as Record<symbol, unknown>)[marker] === true
+    );
   }
 }

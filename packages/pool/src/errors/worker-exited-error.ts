@@ -24,7 +24,10 @@ export class WorkerExitedError extends AiomiscError {
   /** The signal that killed it, or null. */
   readonly signalCode: string | null;
 
-  constructor(message: string, details: { pid?: number | null; exitCode?: number | null; signalCode?: string | null }) {
+  constructor(
+    message: string,
+    details: { pid?: number | null; exitCode?: number | null; signalCode?: string | null },
+  ) {
     super(message);
     this.name = 'WorkerExitedError';
     this.pid = details.pid ?? null;
@@ -33,6 +36,10 @@ export class WorkerExitedError extends AiomiscError {
   }
 
   static override isInstance(error: unknown): error is WorkerExitedError {
-    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+    return (
+      typeof error === 'object' &&
+      error !== null &&
+      (error as Record<symbol, unknown>)[marker] === true
+    );
   }
 }
