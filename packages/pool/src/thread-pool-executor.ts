@@ -8,7 +8,7 @@ import { WorkerExitedError } from './errors/worker-exited-error';
 import { toReference, type FunctionTarget } from './function-reference';
 import { deserializeError, type SerializedError } from './serialize-error';
 import { handleWaitRequest, isWaitRequest } from './sync-wait-coroutine';
-import { RESULT, type CompletedTask, type PoolMessage, type WireTask } from './wire';
+import { RESULT, type PoolMessage, type TaskReply, type WireTask } from './wire';
 import { workerFile } from './worker-file';
 
 const log = getLogger('aiomisc.pool');
@@ -168,7 +168,10 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     if (this.#closed) return Promise.reject(new PoolClosedError('thread pool is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.#nextId++;
-    const wire: WireTask = [id, moduleUrl, name, args as unknown[], captureContext()];
+    const context = captureContext();
+    const wire: WireTask = context
+      ? [id, moduleUrl, name, args as unknown[], context]
+      : [id, moduleUrl, name, args as unknown[]];
     this.#statistic.submitted++;
     return new Promise((resolve, reject) => {
       const task: PendingTask = {
@@ -185,7 +188,10 @@ export class ThreadPoolExecutor implements AsyncDisposable {
         return;
       }
       this.#queue.push(task);
-      if (!this.#scheduled) {
+      // An idle pool sends a lone task at once; otherwise the tasks of this tick are batched.
+      if (!this.#scheduled && this.#inflight < this.size && this.#queue.length - this.#head === 1) {
+        this.#pump();
+      } else if (!this.#scheduled) {
         this.#scheduled = true;
         queueMicrotask(() => this.#pump());
       }
@@ -211,10 +217,7 @@ export class ThreadPoolExecutor implements AsyncDisposable {
 
   #runAbortable(task: PendingTask, signal: AbortSignal): void {
     this.#piscina.run({ s: task.wire } satisfies PoolMessage, { signal }).then(
-      (completed: CompletedTask | undefined) => {
-        // Otherwise the result travels on its own message, which may land after this reply.
-        if (completed) this.#settle(task, completed[1], completed[2], false);
-      },
+      (reply: TaskReply) => this.#onReply(task, reply),
       (error: unknown) => {
         if (signal.aborted) this.#settle(task, false, signal.reason, true);
         else setImmediate(() => this.#settle(task, false, this.#lost(error), true));
@@ -238,13 +241,10 @@ export class ThreadPoolExecutor implements AsyncDisposable {
       const batch = this.#queue.slice(this.#head, this.#head + count);
       this.#head += count;
       this.#inflight++;
-      const wires = batch.map((task) => task.wire);
-      this.#piscina.run({ b: wires } satisfies PoolMessage).then(
-        (completed: CompletedTask | undefined) => {
-          if (completed) {
-            const task = this.#tasks.get(completed[0]);
-            if (task) this.#settle(task, completed[1], completed[2], false);
-          }
+      const message: PoolMessage = count === 1 ? batch[0]!.wire : batch.map((task) => task.wire);
+      this.#piscina.run(message).then(
+        (reply: TaskReply) => {
+          this.#onReply(batch[batch.length - 1]!, reply);
           this.#batchDone(batch, undefined);
         },
         (error: unknown) =>
@@ -258,6 +258,12 @@ export class ThreadPoolExecutor implements AsyncDisposable {
       this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }
+  }
+
+  /** Settles the task a reply is about, unless its result was posted on its own message. */
+  #onReply(task: PendingTask, reply: TaskReply): void {
+    if (typeof reply !== 'object' || reply === null) this.#settle(task, true, reply, false);
+    else if ('e' in reply) this.#settle(task, false, reply.e, false);
   }
 
   #batchDone(batch: PendingTask[], error: unknown): void {

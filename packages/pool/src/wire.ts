@@ -2,15 +2,21 @@ import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from './serialize-error';
 
 /** A task as it crosses to a worker: [id, moduleUrl, name, args, context]. @internal */
-export type WireTask = [number, string, string, unknown[], Array<[string, unknown]> | undefined];
+export type WireTask = [number, string, string, unknown[], (Array<[string, unknown]> | undefined)?];
 
 /** Tag of a task result posted by a worker thread: [RESULT, id, ok, value | SerializedError]. @internal */
 export const RESULT = 'aiomisc.pool.result';
 /** Tag of a syncWaitCoroutine request: [WAIT, moduleUrl, name, args, SharedArrayBuffer, MessagePort]. @internal */
 export const WAIT = 'aiomisc.pool.wait';
 
-/** The last task of a batch, answered in piscina's reply: [id, ok, value]. @internal */
-export type CompletedTask = [number, boolean, unknown];
+/**
+ * Piscina's reply to a batch or single task, about its last task: the value itself when it
+ * succeeded with a primitive, `{ e }` when it failed, `{ p: 1 }` when the value was posted on
+ * its own message (objects: a clone failure there is reported instead of killing the thread).
+ * @internal
+ */
+export type TaskReply =
+  string | number | boolean | bigint | null | undefined | { e: SerializedError } | { p: 1 };
 
 /** @internal */
 export type ResultMessage = [typeof RESULT, number, boolean, unknown];
@@ -32,9 +38,10 @@ export const CLOSED = 1;
 /** Added to the credits on close so that a producer waiting on them wakes up. @internal */
 export const CLOSE_BUMP = 1 << 24;
 
-/** Piscina task payloads. @internal */
+/** Piscina task payloads: one task, a batch, an abortable task, a generator. @internal */
 export type PoolMessage =
-  | { b: WireTask[] }
+  | WireTask
+  | WireTask[]
   | { s: WireTask }
   | { it: WireTask; port: MessagePort; state: SharedArrayBuffer };
 

@@ -1,9 +1,9 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { serializeError } from './serialize-error';
+import { serializeError, type SerializedError } from './serialize-error';
 import { runIterator, runTask, workerState } from './task-runner';
 import {
   RESULT,
-  type CompletedTask,
+  type TaskReply,
   type PoolMessage,
   type ResultMessage,
   type SeparateData,
@@ -45,20 +45,20 @@ function isPrimitive(value: unknown): boolean {
  * when it surely clones: a primitive or a serialized error. Anything else goes through `post`,
  * which turns a clone failure into an error for that task instead of a dead thread.
  */
-function reply(task: WireTask, outcome: [boolean, unknown]): CompletedTask | undefined {
-  if (!outcome[0] || isPrimitive(outcome[1])) return [task[0], outcome[0], outcome[1]];
+function reply(task: WireTask, outcome: [boolean, unknown]): TaskReply {
+  if (!outcome[0]) return { e: outcome[1] as SerializedError };
+  if (isPrimitive(outcome[1])) return outcome[1] as TaskReply;
   finish(task, outcome);
-  return undefined;
+  return POSTED;
 }
+
+const POSTED = { p: 1 } as const;
 
 /**
  * Runs the tasks in order, synchronously while they are synchronous (no microtask hop per
  * task), switching to awaiting from the first task that returns a promise.
  */
-function runBatch(
-  tasks: WireTask[],
-  from = 0,
-): CompletedTask | undefined | Promise<CompletedTask | undefined> {
+function runBatch(tasks: WireTask[], from = 0): TaskReply | Promise<TaskReply> {
   const last = tasks.length - 1;
   for (let index = from; index <= last; index++) {
     const task = tasks[index]!;
@@ -73,7 +73,7 @@ function runBatch(
     if (index === last) return reply(task, outcome);
     finish(task, outcome);
   }
-  return undefined;
+  return POSTED;
 }
 
 /**
@@ -82,7 +82,12 @@ function runBatch(
  * @internal
  */
 export function handleTask(message: PoolMessage): unknown {
-  if ('b' in message) return runBatch(message.b);
+  if (Array.isArray(message)) {
+    // A lone task is sent bare; a batch is an array of tasks.
+    return typeof message[0] === 'number'
+      ? runBatch([message as WireTask])
+      : runBatch(message as WireTask[]);
+  }
   if ('s' in message) {
     const task = message.s;
     const outcome = runTask(task);
