@@ -2,6 +2,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { expectFunction, expectNumber, InvalidArgumentError } from '@aiomisc/core';
 import { captureContext } from './context-var';
 import { getDefaultThreadPool } from './default-pool';
+import { PoolClosedError } from './errors/pool-closed-error';
 import { WorkerExitedError } from './errors/worker-exited-error';
 import {
   makeReference,
@@ -140,7 +141,14 @@ export class IteratorWrapper<TItem> implements AsyncIterableIterator<TItem>, Asy
     ];
     this.#task = this.launch(task, port2, shared).then(
       () => undefined,
-      () => undefined,
+      (error: unknown) => {
+        // Refused before any thread got the generator (a closed pool): nothing will arrive on
+        // the port, so report it now. A thread that died is reported by the port's close.
+        if (PoolClosedError.isInstance(error)) {
+          this.#finish({ value: error });
+          port2.close();
+        }
+      },
     );
   }
 

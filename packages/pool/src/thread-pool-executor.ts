@@ -93,6 +93,8 @@ export class ThreadPoolExecutor implements AsyncDisposable {
   #closed = false;
   #closing: Promise<void> | undefined;
   #nextId = 1;
+  /** Generators holding a thread; close() stops them (their threads are terminated). */
+  readonly #exclusive = new Set<AbortController>();
   /**
    * Holds the event loop open while tasks are outstanding. Piscina unrefs a thread once its
    * batch completes, and results travel on another channel than that completion, so without
@@ -209,10 +211,10 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     controller: AbortController,
   ): Promise<unknown> {
     if (this.#closed) return Promise.reject(new PoolClosedError('thread pool is closed'));
-    return this.#piscina.run(message, {
-      signal: controller.signal,
-      transferList: transferList as never,
-    });
+    this.#exclusive.add(controller);
+    return this.#piscina
+      .run(message, { signal: controller.signal, transferList: transferList as never })
+      .finally(() => this.#exclusive.delete(controller));
   }
 
   #runAbortable(task: PendingTask, signal: AbortSignal): void {
@@ -330,6 +332,8 @@ export class ThreadPoolExecutor implements AsyncDisposable {
         new PoolClosedError('thread pool closed while the task was queued'),
         true,
       );
+    for (const controller of this.#exclusive)
+      controller.abort(new PoolClosedError('thread pool closed'));
     this.#closing = this.#piscina.close().finally(() => {
       this.#statistic.threads = 0;
       this.#keepAlive.close();

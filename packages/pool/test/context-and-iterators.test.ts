@@ -6,9 +6,11 @@ import {
   ContextVar,
   IteratorWrapper,
   IteratorWrapperSeparate,
+  PoolClosedError,
   syncWaitCoroutine,
   threadedIterable,
   ThreadPoolExecutor,
+  WorkerExitedError,
 } from './helpers';
 
 const jobsUrl = new URL('./fixtures/esm-jobs.mjs', import.meta.url).href;
@@ -175,6 +177,33 @@ describe('threadedIterable', () => {
     expect(Atomics.load(counters, 0)).toBeLessThanOrEqual(3);
     await separate.close();
     expect(Atomics.load(counters, 1)).toBe(1);
+  });
+
+  it('rejects with PoolClosedError when its pool is closed', async () => {
+    const pool = new ThreadPoolExecutor(1);
+    await pool.close();
+    const wrapper = new IteratorWrapper({ moduleUrl: jobsUrl, name: 'plainGenerator' }, [3], {
+      pool,
+    });
+    expect(PoolClosedError.isInstance(await caught(wrapper.next()))).toBe(true);
+  });
+
+  it('ends an open generator when its pool closes', async () => {
+    const pool = new ThreadPoolExecutor(1);
+    const wrapper = new IteratorWrapper<number>(jobs.counting, [new SharedArrayBuffer(8)], {
+      pool,
+      maxSize: 2,
+    });
+    await expect(wrapper.next()).resolves.toEqual({ value: 0, done: false });
+    await pool.close();
+    const drained: number[] = [];
+    const error = await caught(
+      (async () => {
+        for await (const item of wrapper) drained.push(item);
+      })(),
+    );
+    expect(drained.length).toBeLessThanOrEqual(2);
+    expect(WorkerExitedError.isInstance(error)).toBe(true);
   });
 
   it('rejects maxSize < 1', () => {
