@@ -15,7 +15,7 @@ import {
 
 const run = promisify(execFile);
 const fixtures = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const build = fileURLToPath(new URL('./.build/', import.meta.url));
+const build = fileURLToPath(new URL('./dist/', import.meta.url));
 const temporary: string[] = [];
 
 afterAll(() => {

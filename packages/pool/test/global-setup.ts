@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'tsup';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outDir = fileURLToPath(new URL('./.build', import.meta.url));
+const outDir = fileURLToPath(new URL('./dist', import.meta.url));
 
 export async function setup(): Promise<void> {
   await build({
