@@ -61,7 +61,14 @@ export async function closeDefaultThreadPool(): Promise<void> {
   await pool?.close();
 }
 
-/** Name of the entrypoint extension that installs the default pool. */
+/**
+ * Name of the entrypoint extension that installs the default pool.
+ *
+ * @example
+ * ```ts
+ * const installed = getExtensions().some((extension) => extension.name === THREAD_POOL_EXTENSION);
+ * ```
+ */
 export const THREAD_POOL_EXTENSION = 'aiomisc.pool';
 
 /**

@@ -26,7 +26,14 @@ import {
   type WireTask,
 } from './wire';
 
-/** The default `maxSize` of the threaded iterators (Python's THREADED_ITERABLE_DEFAULT_MAX_SIZE). */
+/**
+ * The default `maxSize` of the threaded iterators (Python's THREADED_ITERABLE_DEFAULT_MAX_SIZE).
+ *
+ * @example
+ * ```ts
+ * const lines = threadedIterable(import.meta.url, 'lines', readLines, { maxSize: DEFAULT_ITERATOR_MAX_SIZE / 4 });
+ * ```
+ */
 export const DEFAULT_ITERATOR_MAX_SIZE = 1024;
 
 /** Options of {@link IteratorWrapper} and {@link threadedIterable}. */

@@ -1,6 +1,13 @@
 import { registerThreadPoolExtension } from './default-pool';
 
-/** What `aiomisc-plugins` lists for this plugin. */
+/**
+ * What `aiomisc-plugins` lists for this plugin.
+ *
+ * @example
+ * ```ts
+ * console.log(description);
+ * ```
+ */
 export const description =
   'Installs the default thread pool (poolSize threads) in every entrypoint';
 
@@ -11,8 +18,8 @@ export const description =
  *
  * @example
  * ```ts
- * // done for you by the entrypoint; by hand:
- * import { setup } from '@aiomisc/pool/plugin';
+ * // package.json of @aiomisc/pool: "aiomisc": { "plugins": { "pool": "./dist/plugin.js" } }
+ * // an entrypoint of an app depending on it imports this module and calls:
  * setup();
  * ```
  */

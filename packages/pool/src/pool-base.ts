@@ -5,7 +5,15 @@ import { PoolClosedError } from './errors/pool-closed-error';
 
 const log = getLogger('aiomisc.pool');
 
-/** Counters of a {@link PoolBase}. */
+/**
+ * Counters of a {@link PoolBase}, shown by `getStatistics('PoolBaseStatistic')`.
+ *
+ * @example
+ * ```ts
+ * new RedisPool({ maxSize: 10, statisticName: 'redis' });
+ * console.log(getStatistics('PoolBaseStatistic'));
+ * ```
+ */
 export class PoolBaseStatistic extends Statistic {
   readonly kind = 'PoolBaseStatistic';
   /** Live instances (idle + in use). */

@@ -3,7 +3,15 @@ import { ForkPool } from './fork-pool';
 import { toReference, type FunctionTarget } from './function-reference';
 import type { TaskOptions } from './worker-pool';
 
-/** Counters of a {@link ProcessPoolExecutor}, named as in the Python `ProcessPoolStatistic`. */
+/**
+ * Counters of a {@link ProcessPoolExecutor}, named as in the Python `ProcessPoolStatistic`.
+ *
+ * @example
+ * ```ts
+ * new ProcessPoolExecutor(2, { statisticName: 'reports' });
+ * console.log(getStatistics('ProcessPoolStatistic'));
+ * ```
+ */
 export class ProcessPoolStatistic extends Statistic {
   readonly kind = 'ProcessPoolStatistic';
   /** Live processes (the Python always reports 0 here; this one counts). */

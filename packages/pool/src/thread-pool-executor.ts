@@ -13,7 +13,15 @@ import { workerFile } from './worker-file';
 
 const log = getLogger('aiomisc.pool');
 
-/** Counters of a {@link ThreadPoolExecutor}, named as in the Python `ThreadPoolStatistic`. */
+/**
+ * Counters of a {@link ThreadPoolExecutor}, named as in the Python `ThreadPoolStatistic`.
+ *
+ * @example
+ * ```ts
+ * new ThreadPoolExecutor(4, { statisticName: 'images' });
+ * for (const { name, metric, value } of getStatistics('ThreadPoolStatistic')) console.log(name, metric, value);
+ * ```
+ */
 export class ThreadPoolStatistic extends Statistic {
   readonly kind = 'ThreadPoolStatistic';
   /** Live worker threads. */

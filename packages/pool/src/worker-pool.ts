@@ -2,7 +2,15 @@ import { defaultPoolSize, expectNumber, InvalidArgumentError, Statistic } from '
 import { toReference, type FunctionReference, type FunctionTarget } from './function-reference';
 import { ForkPool } from './fork-pool';
 
-/** Counters of a {@link WorkerPool}, named as in the Python `WorkerPoolStatistic`. */
+/**
+ * Counters of a {@link WorkerPool}, named as in the Python `WorkerPoolStatistic`.
+ *
+ * @example
+ * ```ts
+ * new WorkerPool(2, { statisticName: 'thumbnails' });
+ * console.log(getStatistics('WorkerPoolStatistic'));
+ * ```
+ */
 export class WorkerPoolStatistic extends Statistic {
   readonly kind = 'WorkerPoolStatistic';
   /** Live worker processes. */
