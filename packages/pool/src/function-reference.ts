@@ -75,6 +75,7 @@ export function toReference(argument: string, target: unknown): FunctionReferenc
 
 /** Registers `fn` under `moduleUrl#name` in this thread. @internal */
 export function registerFunction(reference: FunctionReference, fn: AnyFunction): void {
+  last.fn = undefined;
   registry.set(`${reference.moduleUrl}#${reference.name}`, fn);
 }
 
@@ -107,6 +108,20 @@ export async function resolveFunction(moduleUrl: string, name: string): Promise<
 
 /** The function if it is already known in this thread (no import). @internal */
 export function lookupFunction(moduleUrl: string, name: string): AnyFunction | undefined {
+  // Workers mostly run the same function over and over: skip building the key for it.
+  if (moduleUrl === last.moduleUrl && name === last.name && last.fn) return last.fn;
   const key = `${moduleUrl}#${name}`;
-  return registry.get(key) ?? resolved.get(key);
+  const fn = registry.get(key) ?? resolved.get(key);
+  if (fn) {
+    last.moduleUrl = moduleUrl;
+    last.name = name;
+    last.fn = fn;
+  }
+  return fn;
 }
+
+const last: { moduleUrl: string; name: string; fn: AnyFunction | undefined } = {
+  moduleUrl: '',
+  name: '',
+  fn: undefined,
+};
