@@ -50,6 +50,8 @@ interface Member {
   ready: boolean;
   /** Killed on purpose (an aborted task): replace it, give it nothing more. */
   retired: boolean;
+  /** The aborted task it was killed for, while that task's result may still arrive. */
+  killedFor: Job | undefined;
   /** Tasks sent to it, in order: the first one runs, the others wait in the child. */
   jobs: Job[];
   exited: Promise<void>;
@@ -166,6 +168,7 @@ export class ForkPool {
       child,
       ready: false,
       retired: false,
+      killedFor: undefined,
       jobs: [],
       exited: new Promise<void>((resolve) => (onExit = resolve)),
     };
@@ -195,9 +198,12 @@ export class ForkPool {
     this.#members.delete(member);
     statistic.processes = this.#members.size;
     onExit();
-    const [running, ...ahead] = member.jobs;
+    const [first, ...ahead] = member.jobs;
     member.jobs = [];
     const details = { pid: child.pid ?? null, exitCode, signalCode };
+    // Killed while the aborted task still ran (no result came back before the channel
+    // closed): the tasks sent ahead never started and can run elsewhere.
+    const running = first === member.killedFor ? undefined : first;
     if (running) {
       running.member = undefined;
       this.#settle(
@@ -315,13 +321,15 @@ export class ForkPool {
     if (job.settled) return;
     const member = job.member;
     if (member && member.jobs[0] === job) {
-      // A running task cannot be interrupted: kill its process. The tasks sent ahead to it
-      // never started; they go back to the queue.
-      const ahead = member.jobs.slice(1);
-      member.jobs = [];
+      // A running task cannot be interrupted: kill its process. Which task the child was
+      // running is only known once its channel closes: if the aborted task's result arrives
+      // before that, the next task sent ahead may have started, and it fails instead of
+      // running twice; otherwise the tasks sent ahead go back to the queue (see #onDeath).
       member.retired = true;
-      this.#requeue(ahead);
+      member.killedFor = job;
+      this.#settle(job, false, job.signal!.reason, true);
       member.child.kill('SIGKILL');
+      return;
     } else if (member) {
       member.jobs.splice(member.jobs.indexOf(job), 1);
       if (member.child.connected) member.child.send(['c', job.id] satisfies ParentMessage);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '@aiomisc/core';
@@ -116,6 +116,28 @@ describe('WorkerPool', () => {
     const next = await pool.createTask<number>(ref('whoAmI'));
     expect(next).not.toBe(pid);
     await waitFor(() => !isAlive(pid!));
+  });
+
+  it('never runs a task twice when the aborted one had already finished in the child', async () => {
+    await using pool = new WorkerPool(1, { prefetch: 1 });
+    await pool.start();
+    const runs = join(mkdtempSync(join(tmpdir(), 'aiomisc-pool-')), 'runs.log');
+    const lines = () =>
+      existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean) : [];
+    const controller = new AbortController();
+    const first = pool.submit(ref('appendLine'), [runs, 'first', 0], { signal: controller.signal });
+    const second = pool.createTask(ref('appendLine'), runs, 'second', 10_000);
+    const firstOutcome = first.catch((error: unknown) => error);
+    const secondOutcome = second.catch((error: unknown) => error);
+    // Block this thread until the child has finished the first task and started the second,
+    // so the first task's result is still unread when it is aborted.
+    const until = Date.now() + 10_000;
+    while (lines().length < 2 && Date.now() < until);
+    controller.abort(new Error('too late'));
+    expect((await firstOutcome) as Error).toHaveProperty('message', 'too late');
+    expect(WorkerExitedError.isInstance(await secondOutcome)).toBe(true);
+    await pool.createTask(ref('whoAmI'));
+    expect(lines()).toEqual(['first', 'second']);
   });
 
   it('cancels a task sent ahead to a busy process without killing the process; it never runs', async () => {
