@@ -2,10 +2,10 @@
 // retry and a circuit breaker, logging configured by @aiomisc/log (loaded as a plugin because
 // this app depends on it), graceful stop on Ctrl+C.
 import { entrypoint } from '@aiomisc/core';
-import { ConfigService } from './config-service';
-import { HeartbeatService } from './heartbeat-service';
-import { StatusService } from './status-service';
-import { UpstreamProbeService } from './upstream-probe-service';
+import { ConfigService } from './config-service.js';
+import { HeartbeatService } from './heartbeat-service.js';
+import { StatusService } from './status-service.js';
+import { UpstreamProbeService } from './upstream-probe-service.js';
 
 const ep = await entrypoint({
   services: [

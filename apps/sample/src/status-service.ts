@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getLogger, getStatistics, Service } from '@aiomisc/core';
-import type { AppConfig } from './config-service';
-import type { HeartbeatService } from './heartbeat-service';
-import type { UpstreamState } from './upstream-probe-service';
+import type { AppConfig } from './config-service.js';
+import { stretchHash } from './hash.js';
+import type { HeartbeatService } from './heartbeat-service.js';
+import type { UpstreamState } from './upstream-probe-service.js';
 
 const log = getLogger('sample.status');
 
@@ -22,8 +23,21 @@ export class StatusService extends Service<{ port?: number; host?: string }> {
     );
     this.#server = createServer((request, response) => {
       response.setHeader('content-type', 'application/json');
-      if (request.url === '/health') {
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      if (url.pathname === '/health') {
         response.end('{"ok":true}');
+        return;
+      }
+      if (url.pathname === '/hash') {
+        // CPU work goes to the default thread pool that @aiomisc/pool installed.
+        const text = url.searchParams.get('text') ?? '';
+        stretchHash(text, 10_000).then(
+          (digest) => response.end(JSON.stringify({ text, rounds: 10_000, digest })),
+          (error: unknown) => {
+            response.statusCode = 500;
+            response.end(JSON.stringify({ error: String(error) }));
+          },
+        );
         return;
       }
       response.end(

@@ -11,7 +11,7 @@ afterEach(() => {
 
 describe('sample app', () => {
   it('serves its status page and stops cleanly on SIGINT', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, ['dist/main.js'], {
       cwd: root,
       env: {
         ...process.env,
@@ -27,7 +27,7 @@ describe('sample app', () => {
     const url = await new Promise<string>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
-        const match = /status page on (http:\/\/\S+)/.exec(output);
+        const match = /status page on (http:\/\/[^\s"]+)/.exec(output);
         if (match) resolve(match[1]!);
       };
       child.stdout.on('data', onData);
@@ -42,6 +42,8 @@ describe('sample app', () => {
     } while (!status.beats || !status.upstream?.ok);
     expect(status.greeting).toBe('hello from aiomisc');
     expect(status.upstream.state).toBe('PASSING');
+    const hashed = (await (await fetch(`${url}hash?text=abc`)).json()) as { digest: string };
+    expect(hashed.digest).toMatch(/^[0-9a-f]{64}$/);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     // @aiomisc/log configured the JSON format through its plugin: every line is a JSON record.
