@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { globalSlot } from './global-registry';
@@ -39,7 +39,9 @@ const loaded = globalSlot('plugins', () => new Map<string, Promise<Plugin[]>>())
 /**
  * Finds and loads the plugins declared by the application at `cwd` (its nearest
  * `package.json`) and by its dependencies, once per application directory: later calls return
- * the same list. Set `AIOMISC_NO_PLUGINS` to a non-empty value to load none. A module that
+ * the same list. `cwd` defaults to the directory of the main script (`process.argv[1]`), so an
+ * app started as `node /srv/app/dist/main.js` from anywhere finds its own plugins, else to the
+ * working directory. Set `AIOMISC_NO_PLUGINS` to a non-empty value to load none. A module that
  * fails to import is logged and skipped; a `setup()` that throws rejects the call, as the
  * Python does. Entrypoints call it at start.
  *
@@ -48,7 +50,7 @@ const loaded = globalSlot('plugins', () => new Map<string, Promise<Plugin[]>>())
  * for (const plugin of await loadPlugins()) console.log(plugin.name, plugin.description);
  * ```
  */
-export function loadPlugins(cwd: string = process.cwd()): Promise<Plugin[]> {
+export function loadPlugins(cwd: string = applicationDirectory()): Promise<Plugin[]> {
   if (process.env.AIOMISC_NO_PLUGINS) return Promise.resolve([]);
   const root = findPackageRoot(resolve(cwd));
   if (!root) return Promise.resolve([]);
@@ -58,6 +60,18 @@ export function loadPlugins(cwd: string = process.cwd()): Promise<Plugin[]> {
     loaded.set(root, plugins);
   }
   return plugins;
+}
+
+function applicationDirectory(): string {
+  const main = process.argv[1];
+  if (main) {
+    try {
+      return dirname(realpathSync(main));
+    } catch {
+      // Not a file (a REPL, `node -e`): fall back to the working directory.
+    }
+  }
+  return process.cwd();
 }
 
 function findPackageRoot(start: string): string | undefined {

@@ -60,6 +60,22 @@ describe('plugins', () => {
   });
 });
 
+describe('plugins of an application started from elsewhere', () => {
+  it("are found from the main script's directory", async () => {
+    writeFileSync(
+      join(app, 'main.mjs'),
+      [
+        "import { entrypoint } from '@aiomisc/core';",
+        'const ep = await entrypoint({ catchSignals: [], logLevel: "error" }).start();',
+        "console.log(await ep.context.get('greeting'));",
+        'await ep.stop();',
+      ].join('\n'),
+    );
+    const { stdout } = await run(process.execPath, [join(app, 'main.mjs')], { cwd: tmpdir() });
+    expect(stdout.trim()).toBe('hello from the plugin to 0 services');
+  });
+});
+
 describe('aiomisc-plugins', () => {
   it('prints plugin names and logs their descriptions', async () => {
     const { stdout, stderr } = await runCli([]);
