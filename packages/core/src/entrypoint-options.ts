@@ -58,8 +58,11 @@ export interface ResolvedEntrypointOptions {
 
 /** CPU count clamped to 4..32: the seed's default thread pool size. */
 export function defaultPoolSize(): number {
-  return Math.min(Math.max(availableParallelism(), 4), 32);
+  // The CPU count is asked once: availableParallelism() costs microseconds a call.
+  cachedPoolSize ??= Math.min(Math.max(availableParallelism(), 4), 32);
+  return cachedPoolSize;
 }
+let cachedPoolSize: number | undefined;
 
 /**
  * Applies defaults and `AIOMISC_*` environment variables to entrypoint options, validating
