@@ -43,7 +43,8 @@ export function runTask(task: WireTask): [boolean, unknown] | Promise<[boolean, 
   }
 }
 
-function settle(value: unknown): [boolean, unknown] | Promise<[boolean, unknown]> {
+/** `[true, value]`, or for a promise-like value its outcome once settled. @internal */
+export function settle(value: unknown): [boolean, unknown] | Promise<[boolean, unknown]> {
   if (!isPromiseLike(value)) return [true, value];
   return Promise.resolve(value).then(
     (result) => [true, result] as [boolean, unknown],

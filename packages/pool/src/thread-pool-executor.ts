@@ -62,12 +62,24 @@ export interface SubmitOptions {
   signal?: AbortSignal;
 }
 
-interface PendingTask {
-  wire: WireTask;
-  started: number;
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
-  settled: boolean;
+/** A submitted task: its wire form, its promise's settlers and its submit time. */
+class PendingTask {
+  settled = false;
+  /** Answered by its thread's reply, its result still travelling on its own message. */
+  awaitingResult = false;
+  resolve!: (value: unknown) => void;
+  reject!: (error: unknown) => void;
+  readonly promise: Promise<unknown>;
+
+  constructor(
+    readonly wire: WireTask,
+    readonly started: number,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
 }
 
 /**
@@ -104,11 +116,16 @@ export class ThreadPoolExecutor implements AsyncDisposable {
   /** Generators holding a thread; close() stops them (their threads are terminated). */
   readonly #exclusive = new Set<AbortController>();
   /**
-   * Holds the event loop open while tasks are outstanding. Piscina unrefs a thread once its
-   * batch completes, and results travel on another channel than that completion, so without
-   * this the process could exit with a result still in flight. Idle, it is unref'd.
+   * Holds the event loop open while a result is still in flight after its thread's reply.
+   * Piscina refs a thread while it holds a batch and unrefs it once the batch completes, but a
+   * result that is not a primitive travels on another channel than that completion, and can
+   * arrive after it: without this the process could exit with such a result pending. Ref'd only
+   * while `#awaitingResults` > 0, so the usual call (a primitive result riding on the reply)
+   * costs no ref/unref.
    */
   readonly #keepAlive = new MessageChannel().port1;
+  #awaitingResults = 0;
+  readonly #pumpLater = (): void => this.#pump();
 
   /**
    * @param size Number of threads. @default CPU count clamped to 4..32
@@ -124,6 +141,9 @@ export class ThreadPoolExecutor implements AsyncDisposable {
       minThreads: this.size,
       maxThreads: this.size,
       concurrentTasksPerWorker: 1,
+      // The pool keeps its own statistics; piscina's run/wait histograms (two clock reads and
+      // two histogram records per task) are not exposed.
+      recordTiming: false,
       resourceLimits: options.resourceLimits,
     });
     this.#piscina.on('message', (message: unknown) => this.#onMessage(message));
@@ -179,33 +199,30 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const id = this.#nextId++;
     const context = captureContext();
-    const wire: WireTask = context
-      ? [id, moduleUrl, name, args as unknown[], context]
-      : [id, moduleUrl, name, args as unknown[]];
+    const wire: WireTask =
+      context === undefined
+        ? [id, moduleUrl, name, args as unknown[]]
+        : [id, moduleUrl, name, args as unknown[], context];
     this.#statistic.submitted++;
-    return new Promise((resolve, reject) => {
-      const task: PendingTask = {
-        wire,
-        started: performance.now(),
-        resolve,
-        reject,
-        settled: false,
-      };
-      if (this.#tasks.size === 0) this.#keepAlive.ref();
-      this.#tasks.set(id, task);
-      if (signal) {
-        this.#runAbortable(task, signal);
-        return;
-      }
-      this.#queue.push(task);
+    const task = new PendingTask(wire, performance.now());
+    this.#tasks.set(id, task);
+    if (signal) {
+      this.#runAbortable(task, signal);
+    } else if (
       // An idle pool sends a lone task at once; otherwise the tasks of this tick are batched.
-      if (!this.#scheduled && this.#inflight < this.size && this.#queue.length - this.#head === 1) {
-        this.#pump();
-      } else if (!this.#scheduled) {
+      !this.#scheduled &&
+      this.#inflight < this.size &&
+      this.#head === this.#queue.length
+    ) {
+      this.#sendOne(task);
+    } else {
+      this.#queue.push(task);
+      if (!this.#scheduled) {
         this.#scheduled = true;
-        queueMicrotask(() => this.#pump());
+        queueMicrotask(this.#pumpLater);
       }
-    });
+    }
+    return task.promise;
   }
 
   /**
@@ -227,7 +244,10 @@ export class ThreadPoolExecutor implements AsyncDisposable {
 
   #runAbortable(task: PendingTask, signal: AbortSignal): void {
     this.#piscina.run({ s: task.wire } satisfies PoolMessage, { signal }).then(
-      (reply: TaskReply) => this.#onReply(task, reply),
+      (reply: TaskReply) => {
+        this.#onReply(task, reply);
+        if (!task.settled) this.#awaitResult(task);
+      },
       (error: unknown) => {
         if (signal.aborted) this.#settle(task, false, signal.reason, true);
         else setImmediate(() => this.#settle(task, false, this.#lost(error), true));
@@ -240,6 +260,21 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     const error = new WorkerExitedError('the worker thread running the task exited', {});
     (error as { cause?: unknown }).cause = cause;
     return error;
+  }
+
+  /** Sends one task as a batch of its own (the sequential path: no batch array, no queue). */
+  #sendOne(task: PendingTask): void {
+    this.#inflight++;
+    this.#piscina.run(task.wire satisfies PoolMessage).then(
+      (reply: TaskReply) => {
+        this.#inflight--;
+        this.#onReply(task, reply);
+        if (!task.settled) this.#awaitResult(task);
+        if (this.#head < this.#queue.length) this.#pump();
+      },
+      (error: unknown) =>
+        setImmediate(() => this.#batchDone([task], error ?? new Error('batch failed'))),
+    );
   }
 
   #pump(): void {
@@ -278,7 +313,9 @@ export class ThreadPoolExecutor implements AsyncDisposable {
 
   #batchDone(batch: PendingTask[], error: unknown): void {
     this.#inflight--;
-    if (error !== undefined) {
+    if (error === undefined) {
+      for (const task of batch) if (!task.settled) this.#awaitResult(task);
+    } else {
       // Tasks run in order, so the first unanswered one is the task the thread died in; the
       // rest never started and go back to the front of the queue.
       const unanswered = batch.filter((task) => !task.settled);
@@ -296,6 +333,13 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     if (this.#head < this.#queue.length) this.#pump();
   }
 
+  /** Keeps the process alive until the result of an answered task arrives on its message. */
+  #awaitResult(task: PendingTask): void {
+    if (task.awaitingResult) return;
+    task.awaitingResult = true;
+    if (this.#awaitingResults++ === 0) this.#keepAlive.ref();
+  }
+
   #onMessage(message: unknown): void {
     if (!Array.isArray(message)) return;
     if (message[0] === RESULT) {
@@ -310,7 +354,7 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     if (task.settled) return;
     task.settled = true;
     this.#tasks.delete(task.wire[0]);
-    if (this.#tasks.size === 0) this.#keepAlive.unref();
+    if (task.awaitingResult && --this.#awaitingResults === 0) this.#keepAlive.unref();
     const statistic = this.#statistic;
     statistic.done++;
     statistic.sum_time += performance.now() - task.started;

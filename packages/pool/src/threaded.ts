@@ -20,6 +20,8 @@ export interface ThreadedCallOptions {
   pool?: ThreadPoolExecutor;
 }
 
+const NO_OPTIONS: ThreadedCallOptions = Object.freeze({});
+
 /** What {@link threaded} and {@link threadedSeparate} return. */
 export interface ThreadedFunction<TArgs extends unknown[], TResult> {
   /** Runs the function in a worker thread; resolves with its result. */
@@ -100,7 +102,7 @@ export function threaded<TArgs extends unknown[], TResult>(
     const pool = callOptions.pool ?? options.pool ?? getDefaultThreadPool();
     return pool.run(url, name, args, callOptions.signal) as Promise<Awaited<TResult>>;
   };
-  const wrapper = (...args: TArgs): Promise<Awaited<TResult>> => call({}, args);
+  const wrapper = (...args: TArgs): Promise<Awaited<TResult>> => call(NO_OPTIONS, args);
   return Object.assign(wrapper, {
     callWith: (callOptions: ThreadedCallOptions, ...args: TArgs) => call(callOptions, args),
     syncCall: (...args: TArgs) => fn(...args),
@@ -137,7 +139,7 @@ export function threadedSeparate<TArgs extends unknown[], TResult>(
       signal: callOptions.signal,
     }) as Promise<Awaited<TResult>>;
   };
-  const wrapper = (...args: TArgs): Promise<Awaited<TResult>> => call({}, args);
+  const wrapper = (...args: TArgs): Promise<Awaited<TResult>> => call(NO_OPTIONS, args);
   return Object.assign(wrapper, {
     callWith: (callOptions: ThreadedCallOptions, ...args: TArgs) => call(callOptions, args),
     syncCall: (...args: TArgs) => fn(...args),

@@ -1,6 +1,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { serializeError, type SerializedError } from './serialize-error';
-import { runIterator, runTask, workerState } from './task-runner';
+import { lookupFunction } from './function-reference';
+import { runIterator, runTask, settle, workerState } from './task-runner';
 import {
   RESULT,
   type TaskReply,
@@ -77,6 +78,27 @@ function runBatch(tasks: WireTask[], from = 0): TaskReply | Promise<TaskReply> {
 }
 
 /**
+ * A lone task (the sequential path): a known, context-free, synchronous function returning a
+ * primitive is called directly, without the outcome pair and closures of `runTask`; anything
+ * else takes the batch path, which behaves the same.
+ */
+function runLone(task: WireTask): TaskReply | Promise<TaskReply> {
+  const fn = task[4] === undefined ? lookupFunction(task[1], task[2]) : undefined;
+  if (fn === undefined) return runBatch([task]);
+  let value: unknown;
+  try {
+    value = (fn as (...args: unknown[]) => unknown)(...task[3]);
+  } catch (error) {
+    return { e: serializeError(error) };
+  }
+  if (isPrimitive(value)) return value as TaskReply;
+  const outcome = settle(value);
+  return outcome instanceof Promise
+    ? outcome.then((settled) => reply(task, settled))
+    : reply(task, outcome);
+}
+
+/**
  * Piscina's task handler: a batch of tasks run one after another (each result is posted as
  * soon as it is ready), a single abortable task, or a generator.
  * @internal
@@ -85,7 +107,7 @@ export function handleTask(message: PoolMessage): unknown {
   if (Array.isArray(message)) {
     // A lone task is sent bare; a batch is an array of tasks.
     return typeof message[0] === 'number'
-      ? runBatch([message as WireTask])
+      ? runLone(message as WireTask)
       : runBatch(message as WireTask[]);
   }
   if ('s' in message) {
