@@ -62,23 +62,36 @@ export interface SubmitOptions {
   signal?: AbortSignal;
 }
 
-/** A submitted task: its wire form, its promise's settlers and its submit time. */
+/** A submitted task: its wire form, its submit time and how its caller learns the outcome. */
 class PendingTask {
   settled = false;
   /** Answered by its thread's reply, its result still travelling on its own message. */
   awaitingResult = false;
-  resolve!: (value: unknown) => void;
-  reject!: (error: unknown) => void;
-  readonly promise: Promise<unknown>;
+  /** Index in the executor's list of lone tasks in flight, or -1 (the task is in its map). */
+  slot = -1;
+  /** Settlers of the promise from `wait()`, while someone waits on it. */
+  resolve: ((value: unknown) => void) | undefined = undefined;
+  reject: ((error: unknown) => void) | undefined = undefined;
+  /** The outcome, kept when it came before anyone waited (a lone task's posted result). */
+  ok = false;
+  value: unknown = undefined;
 
   constructor(
     readonly wire: WireTask,
     readonly started: number,
-  ) {
-    this.promise = new Promise((resolve, reject) => {
+  ) {}
+
+  wait(): Promise<unknown> {
+    return new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
+  }
+
+  /** The kept outcome, as the value or rejection of a `then` callback. */
+  outcome(): unknown {
+    if (this.ok) return this.value;
+    throw this.value;
   }
 }
 
@@ -105,7 +118,10 @@ export class ThreadPoolExecutor implements AsyncDisposable {
   readonly #piscina: Piscina;
   readonly #statistic: ThreadPoolStatistic;
   readonly #maxBatch: number;
+  /** Queued, batched and abortable tasks by id, until settled. */
   readonly #tasks = new Map<number, PendingTask>();
+  /** Lone tasks in flight (at most `size`; the sequential path keeps them out of the map). */
+  readonly #lone: PendingTask[] = [];
   #queue: PendingTask[] = [];
   #head = 0;
   #inflight = 0;
@@ -205,16 +221,13 @@ export class ThreadPoolExecutor implements AsyncDisposable {
         : [id, moduleUrl, name, args as unknown[], context];
     this.#statistic.submitted++;
     const task = new PendingTask(wire, performance.now());
+    // An idle pool sends a lone task at once; otherwise the tasks of this tick are batched.
+    if (!signal && !this.#scheduled && this.#inflight < this.size && this.#head === this.#queue.length)
+      return this.#sendOne(task);
     this.#tasks.set(id, task);
+    const promise = task.wait();
     if (signal) {
       this.#runAbortable(task, signal);
-    } else if (
-      // An idle pool sends a lone task at once; otherwise the tasks of this tick are batched.
-      !this.#scheduled &&
-      this.#inflight < this.size &&
-      this.#head === this.#queue.length
-    ) {
-      this.#sendOne(task);
     } else {
       this.#queue.push(task);
       if (!this.#scheduled) {
@@ -222,7 +235,7 @@ export class ThreadPoolExecutor implements AsyncDisposable {
         queueMicrotask(this.#pumpLater);
       }
     }
-    return task.promise;
+    return promise;
   }
 
   /**
@@ -262,18 +275,36 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     return error;
   }
 
-  /** Sends one task as a batch of its own (the sequential path: no batch array, no queue). */
-  #sendOne(task: PendingTask): void {
+  /**
+   * Sends one task as a batch of its own: the sequential path. The caller gets the promise
+   * chained on piscina's (no promise of its own, no batch array, no map entry); a result
+   * posted on its own message is kept on the task if it comes before the reply.
+   */
+  #sendOne(task: PendingTask): Promise<unknown> {
     this.#inflight++;
-    this.#piscina.run(task.wire satisfies PoolMessage).then(
+    task.slot = this.#lone.push(task) - 1;
+    return this.#piscina.run(task.wire satisfies PoolMessage).then(
       (reply: TaskReply) => {
         this.#inflight--;
-        this.#onReply(task, reply);
-        if (!task.settled) this.#awaitResult(task);
         if (this.#head < this.#queue.length) this.#pump();
+        if (typeof reply !== 'object' || reply === null) {
+          this.#count(task, true);
+          return reply;
+        }
+        if ('e' in reply) {
+          this.#count(task, false);
+          throw deserializeError(reply.e);
+        }
+        if (task.settled) return task.outcome();
+        this.#awaitResult(task);
+        return task.wait();
       },
-      (error: unknown) =>
-        setImmediate(() => this.#batchDone([task], error ?? new Error('batch failed'))),
+      (error: unknown) => {
+        const settled = task.settled;
+        const promise = settled ? undefined : task.wait();
+        setImmediate(() => this.#batchDone([task], error ?? new Error('batch failed')));
+        return promise ?? task.outcome();
+      },
     );
   }
 
@@ -343,7 +374,8 @@ export class ThreadPoolExecutor implements AsyncDisposable {
   #onMessage(message: unknown): void {
     if (!Array.isArray(message)) return;
     if (message[0] === RESULT) {
-      const task = this.#tasks.get(message[1] as number);
+      const id = message[1] as number;
+      const task = this.#tasks.get(id) ?? this.#lone.find((lone) => lone.wire[0] === id);
       if (task) this.#settle(task, message[2] as boolean, message[3], false);
     } else if (isWaitRequest(message)) {
       handleWaitRequest(message);
@@ -352,19 +384,38 @@ export class ThreadPoolExecutor implements AsyncDisposable {
 
   #settle(task: PendingTask, ok: boolean, value: unknown, local: boolean): void {
     if (task.settled) return;
+    this.#count(task, ok);
+    const outcome = ok || local ? value : deserializeError(value as SerializedError);
+    if (task.resolve === undefined) {
+      // A lone task whose result came before its thread's reply: the reply hands it over.
+      task.ok = ok;
+      task.value = outcome;
+    } else if (ok) {
+      task.resolve(outcome);
+    } else {
+      task.reject!(outcome);
+    }
+  }
+
+  /** Marks a task settled: forgets it and counts it. */
+  #count(task: PendingTask, ok: boolean): void {
     task.settled = true;
-    this.#tasks.delete(task.wire[0]);
+    if (task.slot < 0) {
+      this.#tasks.delete(task.wire[0]);
+    } else {
+      const last = this.#lone.pop()!;
+      if (last !== task) {
+        this.#lone[task.slot] = last;
+        last.slot = task.slot;
+      }
+      task.slot = -1;
+    }
     if (task.awaitingResult && --this.#awaitingResults === 0) this.#keepAlive.unref();
     const statistic = this.#statistic;
     statistic.done++;
     statistic.sum_time += performance.now() - task.started;
-    if (ok) {
-      statistic.success++;
-      task.resolve(value);
-    } else {
-      statistic.error++;
-      task.reject(local ? value : deserializeError(value as SerializedError));
-    }
+    if (ok) statistic.success++;
+    else statistic.error++;
   }
 
   /**
