@@ -192,7 +192,186 @@ async function runUntimed(
   }
 }
 
-/** With attemptTimeout and/or deadline: an AbortController per attempt and the timers. */
+/** Fires the armed limit timer of a {@link TimedRun} (a shared function, no closure per timer). */
+function expireLimit(run: TimedRun): void {
+  run.expire();
+}
+
+/** Starts the next attempt of a {@link TimedRun} after a pause or a yield. */
+function resumeRun(run: TimedRun): void {
+  run.attempt();
+}
+
+/**
+ * One call with attemptTimeout and/or deadline: an AbortController per attempt (a decorated
+ * method gets no signal and needs none) and at most one limit timer at a time:
+ * - deadline only, or attemptTimeout >= deadline: one deadline timer for the whole call (an
+ *   attempt timer could never fire first);
+ * - attemptTimeout only: one timer per attempt;
+ * - attemptTimeout < deadline: one timer per attempt, armed for whichever limit comes first (the
+ *   deadline from one clock read per call and one per retry); while pausing between attempts,
+ *   a deadline timer. On a tie the deadline wins, as when it had its own timer armed first.
+ * Every timer is cleared when the call settles.
+ */
+class TimedRun {
+  private readonly statistic: BackoffStatistic;
+  private readonly attemptTimeout: number | null;
+  private readonly deadline: number | null;
+  /** attemptTimeout < deadline: the limit timer is re-armed for each attempt. */
+  private readonly merged: boolean;
+  /** The limit timer belongs to the attempt (cleared when it finishes), not to the call. */
+  private readonly perAttemptTimer: boolean;
+  private deadlineAt = 0;
+  private tries = 0;
+  private settled = false;
+  private hasLastError = false;
+  private lastError: unknown = undefined;
+  private running = false;
+  private controller: AbortController | null = null;
+  private started = 0;
+  private limitTimer: NodeJS.Timeout | undefined = undefined;
+  private limitIsDeadline = false;
+  private pauseTimer: NodeJS.Timeout | undefined = undefined;
+  private pauseImmediate: NodeJS.Immediate | undefined = undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly fn: (...args: unknown[]) => unknown,
+    private readonly thisArg: unknown,
+    private readonly args: unknown[],
+    private readonly passSignal: boolean,
+    private readonly resolve: (value: unknown) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.statistic = config.statistic;
+    this.attemptTimeout = config.attemptTimeout;
+    this.deadline = config.deadline;
+    this.merged = this.attemptTimeout !== null && this.deadline !== null && this.attemptTimeout < this.deadline;
+    this.perAttemptTimer = this.deadline === null || this.merged;
+  }
+
+  start(): void {
+    if (this.deadline !== null) {
+      if (this.merged) this.deadlineAt = performance.now() + this.deadline;
+      else this.armLimit(this.deadline, true);
+    }
+    this.attempt();
+  }
+
+  private armLimit(ms: number, isDeadline: boolean): void {
+    this.limitIsDeadline = isDeadline;
+    this.limitTimer = setTimeout(expireLimit, ms > 0 ? ms : 0, this);
+  }
+
+  attempt(): void {
+    this.pauseTimer = undefined;
+    this.pauseImmediate = undefined;
+    const id = ++this.tries;
+    const statistic = this.statistic;
+    statistic.attempts++;
+    const controller = this.passSignal ? new AbortController() : null;
+    this.controller = controller;
+    this.running = true;
+    if (this.config.timed) this.started = performance.now();
+    if (this.merged) {
+      // A deadline timer armed for a pause before this attempt.
+      clearTimeout(this.limitTimer);
+      // The first attempt starts with the call: no second clock read.
+      const remaining = id === 1 ? this.deadline! : this.deadlineAt - performance.now();
+      const attemptTimeout = this.attemptTimeout!;
+      if (remaining <= attemptTimeout) this.armLimit(remaining, true);
+      else this.armLimit(attemptTimeout, false);
+    } else if (this.deadline === null) {
+      this.armLimit(this.attemptTimeout!, false);
+    }
+    invoke(this.fn, this.thisArg, this.args, controller === null ? null : controller.signal).then(
+      (value) => this.succeed(id, value),
+      (error: unknown) => this.failAttempt(id, error),
+    );
+  }
+
+  /** Ends attempt `id` if it is the running one; true when the call is still unsettled. */
+  private finish(id: number): boolean {
+    if (id !== this.tries || !this.running) return false;
+    this.running = false;
+    this.controller = null;
+    if (this.perAttemptTimer) {
+      clearTimeout(this.limitTimer);
+      this.limitTimer = undefined;
+    }
+    const statistic = this.statistic;
+    statistic.done++;
+    if (this.config.timed) statistic.sum_time += performance.now() - this.started;
+    return !this.settled;
+  }
+
+  private succeed(id: number, value: unknown): void {
+    if (!this.finish(id)) return;
+    this.statistic.success++;
+    this.settled = true;
+    clearTimeout(this.limitTimer);
+    this.resolve(value);
+  }
+
+  private failAttempt(id: number, error: unknown): void {
+    if (!this.finish(id)) return;
+    this.hasLastError = true;
+    this.lastError = error;
+    const config = this.config;
+    if (config.retryable !== null && !config.retryable(error)) return this.fail(error);
+    const statistic = this.statistic;
+    statistic.errors++;
+    let final: boolean;
+    try {
+      final = isFinal(config, error, this.tries);
+    } catch (giveupError) {
+      return this.fail(giveupError);
+    }
+    if (final) return this.fail(error);
+    statistic.retries++;
+    const delay = pauseBefore(config, this.tries);
+    if (delay > 0) {
+      // The deadline timer first: on a tie it fires before the pause ends.
+      if (this.merged) this.armLimit(this.deadlineAt - performance.now(), true);
+      this.pauseTimer = setTimeout(resumeRun, delay, this);
+    } else if (this.tries % YIELD_EVERY === 0) {
+      if (this.merged) this.armLimit(this.deadlineAt - performance.now(), true);
+      this.pauseImmediate = setImmediate(resumeRun, this);
+    } else {
+      this.attempt();
+    }
+  }
+
+  expire(): void {
+    this.limitTimer = undefined;
+    if (this.limitIsDeadline) {
+      const deadline = this.deadline!;
+      const error = new TimeoutError(deadline, `deadline of ${deadline} ms exceeded`);
+      if (this.running) {
+        this.statistic.cancels++;
+        this.controller?.abort(error);
+      }
+      // As in the seed: the last error of an attempt wins over the deadline's TimeoutError.
+      this.fail(this.hasLastError ? this.lastError : error);
+    } else {
+      const attemptTimeout = this.attemptTimeout!;
+      const error = new TimeoutError(attemptTimeout, `attempt timed out after ${attemptTimeout} ms`);
+      this.controller?.abort(error);
+      this.failAttempt(this.tries, error);
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.limitTimer);
+    clearTimeout(this.pauseTimer);
+    clearImmediate(this.pauseImmediate);
+    this.reject(error);
+  }
+}
+
+/** With attemptTimeout and/or deadline: see {@link TimedRun}. */
 function runTimed(
   config: Config,
   fn: (...args: unknown[]) => unknown,
@@ -200,99 +379,10 @@ function runTimed(
   args: unknown[],
   passSignal: boolean,
 ): Promise<unknown> {
-  const statistic = config.statistic;
-  statistic.call_count++;
-  const { attemptTimeout, deadline } = config;
-  if (deadline === 0) return Promise.reject(new TimeoutError(0, 'deadline of 0 ms exceeded'));
+  config.statistic.call_count++;
+  if (config.deadline === 0) return Promise.reject(new TimeoutError(0, 'deadline of 0 ms exceeded'));
   return new Promise((resolve, reject) => {
-    let settled = false;
-    let tries = 0;
-    let hasLastError = false;
-    let lastError: unknown;
-    let running = false;
-    let current: AbortController | null = null;
-    let deadlineTimer: NodeJS.Timeout | undefined;
-    let pauseTimer: NodeJS.Timeout | undefined;
-    let pauseImmediate: NodeJS.Immediate | undefined;
-
-    const fail = (error: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(deadlineTimer);
-      clearTimeout(pauseTimer);
-      clearImmediate(pauseImmediate);
-      reject(error);
-    };
-
-    const attempt = () => {
-      pauseTimer = undefined;
-      pauseImmediate = undefined;
-      tries++;
-      statistic.attempts++;
-      // A decorated method gets no signal, so it needs no AbortController (the costly part).
-      const controller = passSignal ? new AbortController() : null;
-      current = controller;
-      running = true;
-      const started = config.timed ? performance.now() : 0;
-      let finished = false;
-      let attemptTimer: NodeJS.Timeout | undefined;
-      const finish = () => {
-        if (finished) return false;
-        finished = true;
-        clearTimeout(attemptTimer);
-        current = null;
-        running = false;
-        statistic.done++;
-        if (config.timed) statistic.sum_time += performance.now() - started;
-        return !settled;
-      };
-      const onError = (error: unknown) => {
-        if (!finish()) return;
-        hasLastError = true;
-        lastError = error;
-        if (config.retryable !== null && !config.retryable(error)) return fail(error);
-        statistic.errors++;
-        let final: boolean;
-        try {
-          final = isFinal(config, error, tries);
-        } catch (giveupError) {
-          return fail(giveupError);
-        }
-        if (final) return fail(error);
-        statistic.retries++;
-        const delay = pauseBefore(config, tries);
-        if (delay > 0) pauseTimer = setTimeout(attempt, delay);
-        else if (tries % YIELD_EVERY === 0) pauseImmediate = setImmediate(attempt);
-        else attempt();
-      };
-      if (attemptTimeout !== null) {
-        attemptTimer = setTimeout(() => {
-          const error = new TimeoutError(attemptTimeout, `attempt timed out after ${attemptTimeout} ms`);
-          controller?.abort(error);
-          onError(error);
-        }, attemptTimeout);
-      }
-      invoke(fn, thisArg, args, controller === null ? null : controller.signal).then((value) => {
-        if (!finish()) return;
-        statistic.success++;
-        settled = true;
-        clearTimeout(deadlineTimer);
-        resolve(value);
-      }, onError);
-    };
-
-    if (deadline !== null) {
-      deadlineTimer = setTimeout(() => {
-        const error = new TimeoutError(deadline, `deadline of ${deadline} ms exceeded`);
-        if (running) {
-          statistic.cancels++;
-          current?.abort(error);
-        }
-        // As in the seed: the last error of an attempt wins over the deadline's TimeoutError.
-        fail(hasLastError ? lastError : error);
-      }, deadline);
-    }
-    attempt();
+    new TimedRun(config, fn, thisArg, args, passSignal, resolve, reject).start();
   });
 }
 
