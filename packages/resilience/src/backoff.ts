@@ -209,8 +209,9 @@ function resumeRun(run: TimedRun): void {
  *   attempt timer could never fire first);
  * - attemptTimeout only: one timer per attempt;
  * - attemptTimeout < deadline: one timer per attempt, armed for whichever limit comes first (the
- *   deadline from one clock read per call and one per retry); while pausing between attempts,
- *   a deadline timer. On a tie the deadline wins, as when it had its own timer armed first.
+ *   deadline from one clock read per call and one per retry); once the deadline is nearer than
+ *   attemptTimeout, or while pausing between attempts, a deadline timer that stays armed until it
+ *   fires or the call settles. On a tie the deadline wins, as when it had its own timer armed first.
  * Every timer is cleared when the call settles.
  */
 class TimedRun {
@@ -219,8 +220,6 @@ class TimedRun {
   private readonly deadline: number | null;
   /** attemptTimeout < deadline: the limit timer is re-armed for each attempt. */
   private readonly merged: boolean;
-  /** The limit timer belongs to the attempt (cleared when it finishes), not to the call. */
-  private readonly perAttemptTimer: boolean;
   private deadlineAt = 0;
   private tries = 0;
   private settled = false;
@@ -247,7 +246,6 @@ class TimedRun {
     this.attemptTimeout = config.attemptTimeout;
     this.deadline = config.deadline;
     this.merged = this.attemptTimeout !== null && this.deadline !== null && this.attemptTimeout < this.deadline;
-    this.perAttemptTimer = this.deadline === null || this.merged;
   }
 
   start(): void {
@@ -274,13 +272,19 @@ class TimedRun {
     this.running = true;
     if (this.config.timed) this.started = performance.now();
     if (this.merged) {
-      // A deadline timer armed for a pause before this attempt.
-      clearTimeout(this.limitTimer);
+      // A deadline timer, once armed, stays until it fires or the call settles: re-arming it
+      // for every attempt of a fast-failing loop would never let it fire.
+      const deadlineArmed = this.limitIsDeadline && this.limitTimer !== undefined;
       // The first attempt starts with the call: no second clock read.
       const remaining = id === 1 ? this.deadline! : this.deadlineAt - performance.now();
       const attemptTimeout = this.attemptTimeout!;
-      if (remaining <= attemptTimeout) this.armLimit(remaining, true);
-      else this.armLimit(attemptTimeout, false);
+      if (remaining <= attemptTimeout) {
+        if (!deadlineArmed) this.armLimit(remaining, true);
+      } else {
+        // A deadline timer armed for a pause: the attempt timer fires first.
+        if (deadlineArmed) clearTimeout(this.limitTimer);
+        this.armLimit(attemptTimeout, false);
+      }
     } else if (this.deadline === null) {
       this.armLimit(this.attemptTimeout!, false);
     }
@@ -295,7 +299,7 @@ class TimedRun {
     if (id !== this.tries || !this.running) return false;
     this.running = false;
     this.controller = null;
-    if (this.perAttemptTimer) {
+    if (!this.limitIsDeadline) {
       clearTimeout(this.limitTimer);
       this.limitTimer = undefined;
     }
@@ -332,14 +336,19 @@ class TimedRun {
     const delay = pauseBefore(config, this.tries);
     if (delay > 0) {
       // The deadline timer first: on a tie it fires before the pause ends.
-      if (this.merged) this.armLimit(this.deadlineAt - performance.now(), true);
+      this.armPauseDeadline();
       this.pauseTimer = setTimeout(resumeRun, delay, this);
     } else if (this.tries % YIELD_EVERY === 0) {
-      if (this.merged) this.armLimit(this.deadlineAt - performance.now(), true);
+      this.armPauseDeadline();
       this.pauseImmediate = setImmediate(resumeRun, this);
     } else {
       this.attempt();
     }
+  }
+
+  /** Between attempts (attemptTimeout < deadline): the deadline needs a timer of its own. */
+  private armPauseDeadline(): void {
+    if (this.merged && this.limitTimer === undefined) this.armLimit(this.deadlineAt - performance.now(), true);
   }
 
   expire(): void {
