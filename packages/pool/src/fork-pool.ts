@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { getLogger } from '@aiomisc/core';
+import { getLogger, Statistic } from '@aiomisc/core';
 import { PoolClosedError } from './errors/pool-closed-error';
 import { WorkerExitedError } from './errors/worker-exited-error';
 import type { FunctionReference } from './function-reference';
@@ -10,15 +10,25 @@ import { workerFile } from './worker-file';
 
 const log = getLogger('aiomisc.pool');
 
-/** The counters a fork pool updates. @internal */
-export interface ForkCounters {
-  processes: number;
-  spawning: number;
-  submitted: number;
-  done: number;
-  success: number;
-  error: number;
-  sum_time: number;
+/**
+ * The counters of a process pool, shared by {@link WorkerPoolStatistic} and
+ * {@link ProcessPoolStatistic}, which differ only in their kind.
+ */
+export abstract class ForkCounters extends Statistic {
+  /** Live processes (the Python's ProcessPoolStatistic always reports 0 here; this one counts). */
+  processes = 0;
+  /** Processes started, replacements included. */
+  spawning = 0;
+  /** Tasks submitted. */
+  submitted = 0;
+  /** Tasks finished (success + error). */
+  done = 0;
+  /** Tasks that returned. */
+  success = 0;
+  /** Tasks that threw, were aborted or lost their process. */
+  error = 0;
+  /** Total time from submit to result, in milliseconds. */
+  sum_time = 0;
 }
 
 /** @internal */

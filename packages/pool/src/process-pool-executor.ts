@@ -1,5 +1,5 @@
-import { defaultPoolSize, expectNumber, Statistic } from '@aiomisc/core';
-import { ForkPool } from './fork-pool';
+import { defaultPoolSize, expectNumber } from '@aiomisc/core';
+import { ForkCounters, ForkPool } from './fork-pool';
 import { toReference, type FunctionTarget } from './function-reference';
 import type { TaskOptions } from './worker-pool';
 
@@ -12,22 +12,8 @@ import type { TaskOptions } from './worker-pool';
  * console.log(getStatistics('ProcessPoolStatistic'));
  * ```
  */
-export class ProcessPoolStatistic extends Statistic {
+export class ProcessPoolStatistic extends ForkCounters {
   readonly kind = 'ProcessPoolStatistic';
-  /** Live processes (the Python always reports 0 here; this one counts). */
-  processes = 0;
-  /** Processes started, replacements included. */
-  spawning = 0;
-  /** Tasks submitted. */
-  submitted = 0;
-  /** Tasks finished (success + error). */
-  done = 0;
-  /** Tasks that returned. */
-  success = 0;
-  /** Tasks that threw, were aborted or lost their process. */
-  error = 0;
-  /** Total time from submit to result, in milliseconds. */
-  sum_time = 0;
 }
 
 /** Options of {@link ProcessPoolExecutor}. */

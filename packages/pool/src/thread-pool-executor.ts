@@ -222,7 +222,12 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     this.#statistic.submitted++;
     const task = new PendingTask(wire, performance.now());
     // An idle pool sends a lone task at once; otherwise the tasks of this tick are batched.
-    if (!signal && !this.#scheduled && this.#inflight < this.size && this.#head === this.#queue.length)
+    if (
+      !signal &&
+      !this.#scheduled &&
+      this.#inflight < this.size &&
+      this.#head === this.#queue.length
+    )
       return this.#sendOne(task);
     this.#tasks.set(id, task);
     const promise = task.wait();

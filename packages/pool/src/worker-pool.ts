@@ -1,6 +1,6 @@
-import { defaultPoolSize, expectNumber, InvalidArgumentError, Statistic } from '@aiomisc/core';
+import { defaultPoolSize, expectNumber, InvalidArgumentError } from '@aiomisc/core';
 import { toReference, type FunctionReference, type FunctionTarget } from './function-reference';
-import { ForkPool } from './fork-pool';
+import { ForkCounters, ForkPool } from './fork-pool';
 
 /**
  * Counters of a {@link WorkerPool}, named as in the Python `WorkerPoolStatistic`.
@@ -11,22 +11,8 @@ import { ForkPool } from './fork-pool';
  * console.log(getStatistics('WorkerPoolStatistic'));
  * ```
  */
-export class WorkerPoolStatistic extends Statistic {
+export class WorkerPoolStatistic extends ForkCounters {
   readonly kind = 'WorkerPoolStatistic';
-  /** Live worker processes. */
-  processes = 0;
-  /** Processes started, replacements included. */
-  spawning = 0;
-  /** Tasks submitted. */
-  submitted = 0;
-  /** Tasks finished (success + error). */
-  done = 0;
-  /** Tasks that returned. */
-  success = 0;
-  /** Tasks that threw, were aborted or lost their process. */
-  error = 0;
-  /** Total time from submit to result, in milliseconds. */
-  sum_time = 0;
 }
 
 /** Options of {@link WorkerPool}. */
