@@ -1,8 +1,9 @@
-import { getStatistics, InvalidArgumentError, InvalidStateError } from '@aiomisc/core';
+import { getStatistics, InvalidStateError } from '@aiomisc/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import type { Arg } from '../src/index';
 import { aggregate, aggregateAsync, ResultNotSetError } from '../src/index';
+import { expectInvalidArguments } from './expect-invalid-arguments';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -68,7 +69,9 @@ describe('aggregate', () => {
   });
 
   it('rejects callers without a result with ResultNotSetError', async () => {
-    const short = aggregate({ leewayMs: 10 })(async (_signal, ...values: number[]) => values.slice(0, 1));
+    const short = aggregate({ leewayMs: 10 })(async (_signal, ...values: number[]) =>
+      values.slice(0, 1),
+    );
     const results = [short(1), short(2)].map(settle);
     await vi.advanceTimersByTimeAsync(10);
     const [first, second] = await Promise.all(results);
@@ -77,7 +80,9 @@ describe('aggregate', () => {
   });
 
   it('rejects with InvalidStateError when the function returns no iterable', async () => {
-    const bad = aggregate({ leewayMs: 10 })<number, number>(async () => undefined as unknown as number[]);
+    const bad = aggregate({ leewayMs: 10 })<number, number>(
+      async () => undefined as unknown as number[],
+    );
     const result = settle(bad(1));
     await vi.advanceTimersByTimeAsync(10);
     expect(InvalidStateError.isInstance(await result)).toBe(true);
@@ -110,7 +115,9 @@ describe('aggregate', () => {
     runs[1]!.finish();
     await expect(Promise.all([second, third])).resolves.toEqual([102, 103]);
     expect(fn).toHaveBeenCalledTimes(2);
-    const done = getStatistics('AggregateStatistic').find((s) => s.name === 'abort-mid-batch' && s.metric === 'done');
+    const done = getStatistics('AggregateStatistic').find(
+      (s) => s.name === 'abort-mid-batch' && s.metric === 'done',
+    );
     expect(done?.value).toBe(1);
   });
 
@@ -135,16 +142,7 @@ describe('aggregate', () => {
       [() => aggregate({ leewayMs: 10, maxCount: 0 }), 'maxCount'],
       [() => aggregateAsync({ leewayMs: 10, maxCount: 1.5 }), 'maxCount'],
     ];
-    for (const [make, argument] of cases) {
-      let error: unknown;
-      try {
-        make();
-      } catch (e) {
-        error = e;
-      }
-      expect(InvalidArgumentError.isInstance(error), argument).toBe(true);
-      expect((error as InvalidArgumentError).argument).toBe(argument);
-    }
+    expectInvalidArguments(cases);
   });
 
   it('reports leeway_ms and max_count in its statistic', () => {
@@ -160,16 +158,20 @@ describe('aggregate', () => {
 
 describe('aggregateAsync', () => {
   it('hands Arg { value, future } objects to the function, which sets the results', async () => {
-    const pow = aggregateAsync({ leewayMs: 10, maxCount: 2 })(
-      async (_signal, ...args: Arg<number, number>[]) => {
-        for (const arg of args) arg.future.setResult(arg.value ** 2);
-      },
-    );
+    const pow = aggregateAsync({ leewayMs: 10, maxCount: 2 })(async (
+      _signal,
+      ...args: Arg<number, number>[]
+    ) => {
+      for (const arg of args) arg.future.setResult(arg.value ** 2);
+    });
     await expect(Promise.all([pow(3), pow(4)])).resolves.toEqual([9, 16]);
   });
 
   it('rejects futures left unset with ResultNotSetError and honours setException', async () => {
-    const partial = aggregateAsync({ leewayMs: 10 })(async (_signal, ...args: Arg<number, number>[]) => {
+    const partial = aggregateAsync({ leewayMs: 10 })(async (
+      _signal,
+      ...args: Arg<number, number>[]
+    ) => {
       args[0]!.future.setResult(1);
       args[1]!.future.setException(new RangeError('bad'));
     });

@@ -1,7 +1,8 @@
-import { getStatistics, InvalidArgumentError } from '@aiomisc/core';
+import { getStatistics } from '@aiomisc/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { asyncbackoff, asyncretry, TimeoutError } from '../src/index';
+import { expectInvalidArguments } from './expect-invalid-arguments';
 
 class RetryMe extends Error {}
 class Fatal extends Error {}
@@ -57,7 +58,14 @@ describe('asyncretry', () => {
         .filter((s) => s.name === 'exact')
         .map((s) => [s.metric, s.value]),
     );
-    expect(stats).toMatchObject({ call_count: 1, attempts: 3, done: 3, errors: 2, retries: 2, success: 1 });
+    expect(stats).toMatchObject({
+      call_count: 1,
+      attempts: 3,
+      done: 3,
+      errors: 2,
+      retries: 2,
+      success: 1,
+    });
   });
 
   it('makes at most maxTries attempts and rethrows the last error', async () => {
@@ -198,16 +206,7 @@ describe('asyncretry', () => {
       [() => asyncbackoff({ deadline: -1 }), 'deadline'],
       [() => asyncbackoff({ attemptTimeout: -5 }), 'attemptTimeout'],
     ];
-    for (const [make, argument] of cases) {
-      let error: unknown;
-      try {
-        make();
-      } catch (e) {
-        error = e;
-      }
-      expect(InvalidArgumentError.isInstance(error), argument).toBe(true);
-      expect((error as InvalidArgumentError).argument).toBe(argument);
-    }
+    expectInvalidArguments(cases);
   });
 });
 
@@ -238,7 +237,11 @@ describe('asyncbackoff', () => {
 
   it('aborts the running attempt at the deadline and throws the last attempt error', async () => {
     const { fn, signals } = hanging();
-    const wrapped = asyncbackoff({ attemptTimeout: 100, deadline: 250, statisticName: 'deadline-race' })(fn);
+    const wrapped = asyncbackoff({
+      attemptTimeout: 100,
+      deadline: 250,
+      statisticName: 'deadline-race',
+    })(fn);
     const result = catching(wrapped());
     await vi.advanceTimersByTimeAsync(249);
     expect(signals).toHaveLength(3);
@@ -273,7 +276,9 @@ describe('asyncbackoff', () => {
     const fn = vi.fn(async () => {
       throw new RetryMe('RETRY');
     });
-    const result = catching(asyncbackoff({ deadline: 250, pause: 100, exceptions: [RetryMe] })(fn)());
+    const result = catching(
+      asyncbackoff({ deadline: 250, pause: 100, exceptions: [RetryMe] })(fn)(),
+    );
     await vi.advanceTimersByTimeAsync(250);
     const error = await result;
     expect(error).toBeInstanceOf(RetryMe);
@@ -320,7 +325,9 @@ describe('asyncbackoff', () => {
 
   it('resolves with the value of a successful retry and clears every timer', async () => {
     const { fn } = flaky(2);
-    const wrapped = asyncbackoff({ attemptTimeout: 100, deadline: 1000, exceptions: [RetryMe] })(fn);
+    const wrapped = asyncbackoff({ attemptTimeout: 100, deadline: 1000, exceptions: [RetryMe] })(
+      fn,
+    );
     await expect(wrapped()).resolves.toBe(3);
     expect(vi.getTimerCount()).toBe(0);
   });
@@ -332,7 +339,9 @@ describe('asyncbackoff', () => {
     const result = wrapped();
     await vi.advanceTimersByTimeAsync(40);
     await result;
-    const sumTime = getStatistics('BackoffStatistic').find((s) => s.name === 'timed' && s.metric === 'sum_time');
+    const sumTime = getStatistics('BackoffStatistic').find(
+      (s) => s.name === 'timed' && s.metric === 'sum_time',
+    );
     expect(sumTime?.value).toBeGreaterThanOrEqual(40);
   });
 });

@@ -18,7 +18,10 @@ afterEach(() => {
 });
 
 const ok = async () => 'ok';
-const fail = (error: unknown = new Upstream('down')) => () => Promise.reject(error);
+const fail =
+  (error: unknown = new Upstream('down')) =>
+  () =>
+    Promise.reject(error);
 
 async function settle(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -164,7 +167,12 @@ describe('CircuitBreaker BROKEN and RECOVERING', () => {
     expect((error as CircuitBroken).lastException).toBe(last);
     expect(fn).not.toHaveBeenCalled();
     expect(breaker.window).toEqual({ calls: 0, failures: 0 });
-    expect(breaker.statistic).toMatchObject({ call_count: 11, call_broken: 1, error: 10, success: 0 });
+    expect(breaker.statistic).toMatchObject({
+      call_count: 11,
+      call_broken: 1,
+      error: 10,
+      success: 0,
+    });
   });
 
   it('moves to RECOVERING after brokenTime and lets a growing share through', async () => {
@@ -304,19 +312,30 @@ describe('CircuitBreaker options and statistics', () => {
 
   it('defaults the three times to responseTime', () => {
     const breaker = new CircuitBreaker({ errorRatio: 0.5, responseTime: 1234 });
-    expect([breaker.brokenTime, breaker.passingTime, breaker.recoveryTime]).toEqual([1234, 1234, 1234]);
+    expect([breaker.brokenTime, breaker.passingTime, breaker.recoveryTime]).toEqual([
+      1234, 1234, 1234,
+    ]);
     expect(breaker.minimumCalls).toBe(10);
   });
 
   it('reports its counters in getStatistics()', async () => {
-    const breaker = new CircuitBreaker({ errorRatio: 0.5, responseTime: 1000, statisticName: 'upstream' });
+    const breaker = new CircuitBreaker({
+      errorRatio: 0.5,
+      responseTime: 1000,
+      statisticName: 'upstream',
+    });
     await breaker.call(ok);
     const counters = Object.fromEntries(
       getStatistics('CircuitBreakerStatistic')
         .filter((s) => s.name === 'upstream')
         .map((s) => [s.metric, s.value]),
     );
-    expect(counters).toMatchObject({ call_count: 1, call_passing: 1, success: 1, error_ratio_threshold: 0.5 });
+    expect(counters).toMatchObject({
+      call_count: 1,
+      call_passing: 1,
+      success: 1,
+      error_ratio_threshold: 0.5,
+    });
   });
 });
 

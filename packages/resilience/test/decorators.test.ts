@@ -60,11 +60,15 @@ describe('method decorators', () => {
   it('puts a method behind a breaker (cutout or breaker.wrap)', async () => {
     const client = new Client(0);
     for (let i = 0; i < 10; i++) await client.broken().catch(() => undefined);
-    expect(CircuitBroken.isInstance(await client.broken().catch((error: unknown) => error))).toBe(true);
+    expect(CircuitBroken.isInstance(await client.broken().catch((error: unknown) => error))).toBe(
+      true,
+    );
 
     await expect(client.shared(false)).resolves.toBe('shared ok');
     await client.shared(true).catch(() => undefined);
     expect(breaker.state).toBe('BROKEN');
-    expect(CircuitBroken.isInstance(await client.shared(false).catch((error: unknown) => error))).toBe(true);
+    expect(
+      CircuitBroken.isInstance(await client.shared(false).catch((error: unknown) => error)),
+    ).toBe(true);
   });
 });
