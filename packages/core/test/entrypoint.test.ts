@@ -6,6 +6,7 @@ import {
   Service,
   ShutdownTimeoutError,
   sleep,
+  setLoggerFactory,
   type EntrypointSignalPayload,
 } from '../src/index';
 
@@ -295,5 +296,33 @@ describe('Entrypoint stopped while starting', () => {
     expect(log.filter((line) => line.startsWith('slow stop') || line.startsWith('stop a'))).toEqual(
       ['slow stop', 'stop a'],
     );
+  });
+});
+
+describe('Entrypoint debug option', () => {
+  it("logs each service's start and stop time", async () => {
+    const lines: string[] = [];
+    const capture = (first: string | object, second?: string) => {
+      lines.push(typeof first === 'string' ? first : (second ?? ''));
+    };
+    const restore = setLoggerFactory(() => ({
+      debug: capture,
+      info: capture,
+      warn: capture,
+      error: capture,
+    }));
+    try {
+      const log: string[] = [];
+      const ep = await entrypoint({
+        ...quiet,
+        debug: true,
+        services: [new Recorder({ name: 'a', log })],
+      }).start();
+      await ep.stop();
+    } finally {
+      restore();
+    }
+    expect(lines.some((line) => /^Recorder\(a\) started in [\d.]+ ms$/.test(line))).toBe(true);
+    expect(lines.some((line) => /^Recorder\(a\) stopped in [\d.]+ ms$/.test(line))).toBe(true);
   });
 });
