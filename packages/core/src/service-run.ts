@@ -2,6 +2,7 @@ import { getLogger } from './logger';
 import { Event } from './event';
 import { InvalidStateError } from './errors/invalid-state-error';
 import { attachService, type Service } from './service';
+import { serviceName } from './shutdown-report';
 import type { Entrypoint } from './entrypoint';
 
 const log = getLogger('aiomisc.entrypoint');
@@ -58,6 +59,7 @@ export class ServiceRun {
   private startBatch: StartBatch | undefined;
   private stopBatch: StopBatch | undefined;
   private stopIndex = 0;
+  private startedAt = 0;
 
   private event: Event | undefined;
   private controller: AbortController | undefined;
@@ -92,6 +94,7 @@ export class ServiceRun {
   /** Calls `start()`; the batch learns when the service is ready or failed. */
   start(batch: StartBatch): void {
     this.startBatch = batch;
+    if (this.entrypoint.options.debug) this.startedAt = performance.now();
     this.startPromise = callSafely(this.service, 'start');
     this.startPromise.then(
       () => this.onStarted(),
@@ -103,6 +106,10 @@ export class ServiceRun {
   markReady(): void {
     if (this.ready) return;
     this.ready = true;
+    if (this.entrypoint.options.debug) {
+      const elapsed = performance.now() - this.startedAt;
+      log.debug(`${serviceName(this.service)} started in ${elapsed.toFixed(1)} ms`);
+    }
     const batch = this.startBatch;
     if (batch && --batch.remaining === 0 && !batch.failed) batch.resolve();
   }
