@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { getLogger, Statistic } from '@aiomisc/core';
 import { PoolClosedError } from './errors/pool-closed-error';
 import { WorkerExitedError } from './errors/worker-exited-error';
-import type { FunctionReference } from './function-reference';
+import { toReference, type FunctionReference, type FunctionTarget } from './function-reference';
 import type { ChildMessage, ParentMessage } from './process-worker';
 import { deserializeError, type SerializedError } from './serialize-error';
 import { workerFile } from './worker-file';
@@ -131,12 +131,9 @@ export class ForkPool {
     if (this.#failure !== undefined) throw this.#failure as Error;
   }
 
-  submit(
-    moduleUrl: string,
-    name: string,
-    args: readonly unknown[],
-    signal?: AbortSignal,
-  ): Promise<unknown> {
+  /** Runs `target(...args)` in a process; `target` is checked (a bad one throws at once). */
+  submit(target: FunctionTarget, args: readonly unknown[], signal?: AbortSignal): Promise<unknown> {
+    const { moduleUrl, name } = toReference('target', target);
     if (this.#closed)
       return Promise.reject(this.#failure ?? new PoolClosedError('process pool is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason);

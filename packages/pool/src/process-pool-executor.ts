@@ -1,6 +1,6 @@
 import { defaultPoolSize, expectNumber } from '@aiomisc/core';
 import { ForkCounters, ForkPool } from './fork-pool';
-import { toReference, type FunctionTarget } from './function-reference';
+import type { FunctionTarget } from './function-reference';
 import type { TaskOptions } from './worker-pool';
 
 /**
@@ -64,13 +64,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
     args: readonly unknown[] = [],
     options: TaskOptions = {},
   ): Promise<TResult> {
-    const reference = toReference('target', target);
-    return this.#pool.submit(
-      reference.moduleUrl,
-      reference.name,
-      args,
-      options.signal,
-    ) as Promise<TResult>;
+    return this.#pool.submit(target, args, options.signal) as Promise<TResult>;
   }
 
   /** Stops accepting tasks, rejects queued ones, waits for the running ones, stops the processes. */

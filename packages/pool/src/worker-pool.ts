@@ -124,8 +124,7 @@ export class WorkerPool implements AsyncDisposable {
    * @throws {@link PoolClosedError} (rejects) after `close()`; {@link WorkerExitedError} when the process died running it.
    */
   createTask<TResult = unknown>(target: FunctionTarget, ...args: unknown[]): Promise<TResult> {
-    const reference = toReference('target', target);
-    return this.pool.submit(reference.moduleUrl, reference.name, args) as Promise<TResult>;
+    return this.pool.submit(target, args) as Promise<TResult>;
   }
 
   /** {@link WorkerPool.createTask} with options (an AbortSignal). */
@@ -134,13 +133,7 @@ export class WorkerPool implements AsyncDisposable {
     args: readonly unknown[] = [],
     options: TaskOptions = {},
   ): Promise<TResult> {
-    const reference = toReference('target', target);
-    return this.pool.submit(
-      reference.moduleUrl,
-      reference.name,
-      args,
-      options.signal,
-    ) as Promise<TResult>;
+    return this.pool.submit(target, args, options.signal) as Promise<TResult>;
   }
 
   /**
