@@ -9,6 +9,7 @@ export default tseslint.config(
       '**/dist/**',
       '**/node_modules/**',
       '**/coverage/**',
+      '**/.readme-examples/**',
       '**/*.js',
       '**/*.cjs',
       '**/*.mjs',

@@ -17,6 +17,7 @@ export { envBoolean, envChoice, envNumber } from './environment';
 export { Event } from './event';
 export { getExtensions, registerExtension } from './extension';
 export { LOG_FORMATS, LOG_LEVELS } from './log-names';
+export { MAX_TIMER_DELAY, setLongTimeout } from './long-timeout';
 export { configureConsoleLogger, getLogger, setLoggerFactory } from './logger';
 export { PeriodicCallback } from './periodic-callback';
 export { loadPlugins } from './plugins';
@@ -37,6 +38,7 @@ export type { EntrypointOptions, ResolvedEntrypointOptions } from './entrypoint-
 export type { EntrypointExtension, LoggingOptions } from './extension';
 export type { LogFormatName, LogLevelName } from './log-names';
 export type { Logger, LoggerFactory } from './logger';
+export type { LongTimeout } from './long-timeout';
 export type { PeriodicStartOptions } from './periodic-callback';
 export type { Plugin } from './plugins';
 export type { ErrorClass, RecurringStartOptions, RecurringStrategy } from './recurring-callback';

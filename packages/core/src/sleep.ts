@@ -1,6 +1,9 @@
+import { setLongTimeout } from './long-timeout';
+
 /**
  * Resolves after `ms` milliseconds; rejects with `signal.reason` as soon as `signal` aborts,
- * clearing the timer. `ms <= 0` still yields to the event loop once.
+ * clearing the timer. `ms <= 0` still yields to the event loop once; delays beyond 2^31 ms
+ * are honoured (see {@link setLongTimeout}).
  *
  * @example
  * ```ts
@@ -15,16 +18,13 @@ export function sleep(
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => {
-      clearTimeout(timer);
+      timer.clear();
       reject(signal!.reason as Error);
     };
-    const timer = setTimeout(
-      () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      Math.max(0, ms),
-    );
+    const timer = setLongTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
     if (!ref) timer.unref();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
