@@ -28,16 +28,19 @@ class ChainedTimeout implements LongTimeout {
     this.#arm();
   }
 
+  /** One link of the chain fired: arm the next one or run the callback (no closure per link). */
+  static #fire(this: void, timer: ChainedTimeout): void {
+    if (timer.#remaining > 0) timer.#arm();
+    else {
+      timer.#timer = undefined;
+      timer.#callback();
+    }
+  }
+
   #arm(): void {
     const step = Math.min(this.#remaining, MAX_TIMER_DELAY);
     this.#remaining -= step;
-    this.#timer = setTimeout(() => {
-      if (this.#remaining > 0) this.#arm();
-      else {
-        this.#timer = undefined;
-        this.#callback();
-      }
-    }, step);
+    this.#timer = setTimeout(ChainedTimeout.#fire, step, this);
     if (!this.#referenced) this.#timer.unref();
   }
 
