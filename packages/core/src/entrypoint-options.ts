@@ -56,6 +56,9 @@ export interface ResolvedEntrypointOptions {
   plugins: boolean;
 }
 
+/** Largest thread pool `@aiomisc/pool` makes; `poolSize` and AIOMISC_POOL_SIZE are checked against it at once. */
+const MAX_POOL_SIZE = 1024;
+
 /** CPU count clamped to 4..32: the seed's default thread pool size. */
 export function defaultPoolSize(): number {
   // The CPU count is asked once: availableParallelism() costs microseconds a call.
@@ -101,10 +104,10 @@ export function resolveEntrypointOptions(
       'poolSize',
       pick(
         options.poolSize,
-        () => envNumber('AIOMISC_POOL_SIZE', { min: 1, integer: true }, 1, env),
+        () => envNumber('AIOMISC_POOL_SIZE', { min: 1, max: MAX_POOL_SIZE, integer: true }, 1, env),
         defaultPoolSize(),
       ),
-      { min: 1, integer: true },
+      { min: 1, max: MAX_POOL_SIZE, integer: true },
     ),
     logLevel: expectOneOf(
       'logLevel',
