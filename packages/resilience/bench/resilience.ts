@@ -16,7 +16,7 @@ import pRetry from 'p-retry';
 import { asyncbackoff, asyncretry, CircuitBreaker, cutout, timeout } from '../src/index';
 
 type Mode = 'ok' | 'fail10pct';
-type Group = 'bare' | 'breaker' | 'retry' | 'retry_timed' | 'timeout';
+type Group = 'bare' | 'breaker' | 'retry' | 'retry_signal' | 'retry_timed' | 'timeout';
 
 interface Case {
   name: string;
@@ -55,7 +55,11 @@ const cases: Case[] = [
     group: 'breaker',
     peer: false,
     make(target) {
-      const breaker = new CircuitBreaker({ errorRatio: 0.5, responseTime: 10_000, slowCallTime: 1000 });
+      const breaker = new CircuitBreaker({
+        errorRatio: 0.5,
+        responseTime: 10_000,
+        slowCallTime: 1000,
+      });
       return swallow(() => breaker.call(target));
     },
   },
@@ -64,7 +68,10 @@ const cases: Case[] = [
     group: 'breaker',
     peer: true,
     make(target) {
-      const policy = circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) });
+      const policy = circuitBreaker(handleAll, {
+        halfOpenAfter: 10_000,
+        breaker: new ConsecutiveBreaker(5),
+      });
       return swallow(() => policy.execute(target));
     },
   },
@@ -94,7 +101,10 @@ const cases: Case[] = [
     group: 'breaker',
     peer: true,
     make(target) {
-      const breaker = new CircuitBreakerOpossum(target, { timeout: false, rollingPercentilesEnabled: false });
+      const breaker = new CircuitBreakerOpossum(target, {
+        timeout: false,
+        rollingPercentilesEnabled: false,
+      });
       return swallow(() => breaker.fire());
     },
   },
@@ -125,6 +135,35 @@ const cases: Case[] = [
     peer: true,
     make: (target) => swallow(() => pRetry(target, { retries: 2, minTimeout: 0, factor: 1 })),
   },
+  // Retries whose target takes the signal and leaves a listener (a new closure each call) on it, own
+  // group: ours replaces its shared never-aborted signal every 256 calls, so listeners go with it;
+  // a signal shared for good collects one listener per call and slows every later call down.
+  {
+    name: 'aiomisc_asyncretry_listener_on_signal',
+    group: 'retry_signal',
+    peer: false,
+    make: (target) =>
+      swallow(
+        asyncretry(3)((signal) => {
+          signal.addEventListener('abort', () => {});
+          return target();
+        }),
+      ),
+  },
+  {
+    name: 'cockatiel_retry_listener_on_signal',
+    group: 'retry_signal',
+    peer: true,
+    make(target) {
+      const policy = retry(handleAll, { maxAttempts: 3, backoff: new ConstantBackoff(0) });
+      return swallow(() =>
+        policy.execute(({ signal }) => {
+          signal.addEventListener('abort', () => {});
+          return target();
+        }),
+      );
+    },
+  },
   // Retries with a per-attempt timeout (1 s) and, where the row says so, a deadline (2 s) over all
   // attempts; each attempt gets its own AbortSignal. The target ignores the signal.
   {
@@ -132,13 +171,18 @@ const cases: Case[] = [
     group: 'retry_timed',
     peer: false,
     make: (target) =>
-      swallow(asyncbackoff({ attemptTimeout: 1000, deadline: 2000, maxTries: 3, exceptions: [Error] })(target)),
+      swallow(
+        asyncbackoff({ attemptTimeout: 1000, deadline: 2000, maxTries: 3, exceptions: [Error] })(
+          target,
+        ),
+      ),
   },
   {
     name: 'aiomisc_asyncbackoff_attempt_timeout',
     group: 'retry_timed',
     peer: false,
-    make: (target) => swallow(asyncbackoff({ attemptTimeout: 1000, maxTries: 3, exceptions: [Error] })(target)),
+    make: (target) =>
+      swallow(asyncbackoff({ attemptTimeout: 1000, maxTries: 3, exceptions: [Error] })(target)),
   },
   {
     name: 'cockatiel_retry_timeout_and_deadline',
@@ -171,7 +215,8 @@ const cases: Case[] = [
     peer: true,
     settleMs: 2100,
     make(target) {
-      const attempt = (signal: AbortSignal) => (signal.aborted ? Promise.reject(signal.reason as Error) : target());
+      const attempt = (signal: AbortSignal) =>
+        signal.aborted ? Promise.reject(signal.reason as Error) : target();
       return swallow(() => {
         const deadline = AbortSignal.timeout(2000);
         return pRetry(() => attempt(AbortSignal.any([AbortSignal.timeout(1000), deadline])), {
@@ -189,8 +234,11 @@ const cases: Case[] = [
     peer: true,
     settleMs: 2100,
     make(target) {
-      const attempt = (signal: AbortSignal) => (signal.aborted ? Promise.reject(signal.reason as Error) : target());
-      return swallow(() => pRetry(() => attempt(AbortSignal.timeout(1000)), { retries: 2, minTimeout: 0, factor: 1 }));
+      const attempt = (signal: AbortSignal) =>
+        signal.aborted ? Promise.reject(signal.reason as Error) : target();
+      return swallow(() =>
+        pRetry(() => attempt(AbortSignal.timeout(1000)), { retries: 2, minTimeout: 0, factor: 1 }),
+      );
     },
   },
   // A 1 s timeout around one call, the signal passed to it.
@@ -211,7 +259,11 @@ const cases: Case[] = [
   },
 ];
 
-function target(mode: Mode): { fn: () => Promise<number>; failed: () => number; calls: () => number } {
+function target(mode: Mode): {
+  fn: () => Promise<number>;
+  failed: () => number;
+  calls: () => number;
+} {
   let invocations = 0;
   let failures = 0;
   const failure = new Error('planned failure');
@@ -241,7 +293,8 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const only = process.env.BENCH_ONLY?.split(',') ?? null;
 
 export async function runResilienceBench(): Promise<void> {
-  const selected = only === null ? cases : cases.filter((item) => only.some((part) => item.name.includes(part)));
+  const selected =
+    only === null ? cases : cases.filter((item) => only.some((part) => item.name.includes(part)));
   const results = new Map<string, number[]>();
   for (let round_ = 0; round_ < rounds; round_++) {
     for (const mode of ['ok', 'fail10pct'] as const) {
@@ -250,7 +303,8 @@ export async function runResilienceBench(): Promise<void> {
         const call = item.make(t.fn);
         const ops = await opsPerSecond(call, { durationMs, warmupMs: 150 });
         // Let the pending timers and signals of a case go before the next case is measured.
-        if (item.settleMs !== undefined) await new Promise((resolve) => setTimeout(resolve, item.settleMs));
+        if (item.settleMs !== undefined)
+          await new Promise((resolve) => setTimeout(resolve, item.settleMs));
         const key = `${mode}/${item.name}`;
         results.set(key, [...(results.get(key) ?? []), ops]);
       }
@@ -266,7 +320,8 @@ export async function runResilienceBench(): Promise<void> {
     for (const item of selected) {
       const ops = median(results.get(`${mode}/${item.name}`)!);
       const figures: Record<string, unknown> = { ops_per_s: Math.round(ops), rounds };
-      if (item.group !== 'bare') figures.ratio_vs_fastest_peer = Math.round((ops / best(item.group)) * 100) / 100;
+      if (item.group !== 'bare')
+        figures.ratio_vs_fastest_peer = Math.round((ops / best(item.group)) * 100) / 100;
       report('resilience', `${mode}/${item.name}`, figures);
     }
   }

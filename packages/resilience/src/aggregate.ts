@@ -1,4 +1,12 @@
-import { InvalidArgumentError, InvalidStateError, Statistic, expectFunction, expectNumber } from '@aiomisc/core';
+import type { LongTimeout } from '@aiomisc/core';
+import {
+  InvalidArgumentError,
+  InvalidStateError,
+  Statistic,
+  expectFunction,
+  expectNumber,
+  setLongTimeout,
+} from '@aiomisc/core';
 
 import { ResultNotSetError } from './errors/result-not-set-error';
 import { Future } from './future';
@@ -31,7 +39,10 @@ export interface AggregatedCallOptions {
 }
 
 /** An aggregated function: one value in, that value's result out. */
-export type Aggregated<TValue, TResult> = (value: TValue, options?: AggregatedCallOptions) => Promise<TResult>;
+export type Aggregated<TValue, TResult> = (
+  value: TValue,
+  options?: AggregatedCallOptions,
+) => Promise<TResult>;
 
 /**
  * Counters of one aggregated function. `done`, `success` and `error` count executions of the batch
@@ -61,9 +72,9 @@ export class AggregateStatistic extends Statistic {
 interface Batch<TValue, TResult> {
   values: TValue[];
   futures: Future<TResult>[];
-  signals: (AbortSignal | undefined)[];
-  listeners: ((() => void) | undefined)[];
-  timer: NodeJS.Timeout | undefined;
+  /** One abort listener per distinct caller signal, with the indices of that signal's calls. */
+  callers: Map<AbortSignal, { indices: number[]; listener: () => void }>;
+  timer: LongTimeout | undefined;
   generation: number;
   runner: number;
   controller: AbortController | null;
@@ -107,10 +118,9 @@ function createAggregator<TValue, TResult>(
   let current: Batch<TValue, TResult> | null = null;
 
   const cleanup = (batch: Batch<TValue, TResult>) => {
-    for (let index = 0; index < batch.signals.length; index++) {
-      const listener = batch.listeners[index];
-      if (listener) batch.signals[index]!.removeEventListener('abort', listener);
-    }
+    for (const [signal, { listener }] of batch.callers)
+      signal.removeEventListener('abort', listener);
+    batch.callers.clear();
   };
 
   const start = (batch: Batch<TValue, TResult>) => {
@@ -149,9 +159,30 @@ function createAggregator<TValue, TResult>(
   };
 
   const close = (batch: Batch<TValue, TResult>) => {
-    clearTimeout(batch.timer);
+    batch.timer?.clear();
     if (current === batch) current = null;
     start(batch);
+  };
+
+  /** `signal` aborted: its callers reject; a batch whose callers all left runs no more. */
+  const abortCallers = (batch: Batch<TValue, TResult>, signal: AbortSignal) => {
+    const entry = batch.callers.get(signal);
+    if (entry === undefined) return;
+    batch.callers.delete(signal);
+    for (const index of entry.indices) batch.futures[index]!.setException(signal.reason);
+    if (batch.controller !== null) {
+      // The caller running the batch left: abort its run and let the next caller run it again.
+      if (entry.indices.includes(batch.runner)) {
+        batch.generation++;
+        batch.controller.abort(signal.reason);
+        start(batch);
+      }
+    } else if (current === batch && batch.futures.every((future) => future.done())) {
+      // Still collecting, and nobody waits any more: no leeway timer may keep the process alive.
+      batch.timer?.clear();
+      current = null;
+      cleanup(batch);
+    }
   };
 
   return function aggregated(value: TValue, callOptions?: AggregatedCallOptions): Promise<TResult> {
@@ -163,36 +194,28 @@ function createAggregator<TValue, TResult>(
       const fresh: Batch<TValue, TResult> = {
         values: [],
         futures: [],
-        signals: [],
-        listeners: [],
+        callers: new Map(),
         timer: undefined,
         generation: 0,
         runner: -1,
         controller: null,
       };
-      fresh.timer = setTimeout(() => close(fresh), leewayMs);
+      fresh.timer = setLongTimeout(() => close(fresh), leewayMs);
       current = batch = fresh;
     }
     const index = batch.values.length;
     const future = new Future<TResult>();
     batch.values.push(value);
     batch.futures.push(future);
-    batch.signals.push(signal);
     if (signal) {
-      const owner = batch;
-      const onAbort = () => {
-        future.setException(signal.reason);
-        // The caller running the batch left: abort its run and let the next caller run it again.
-        if (owner.controller !== null && owner.runner === index) {
-          owner.generation++;
-          owner.controller.abort(signal.reason);
-          start(owner);
-        }
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      batch.listeners.push(onAbort);
-    } else {
-      batch.listeners.push(undefined);
+      const known = batch.callers.get(signal);
+      if (known) known.indices.push(index);
+      else {
+        const owner = batch;
+        const entry = { indices: [index], listener: () => abortCallers(owner, signal) };
+        batch.callers.set(signal, entry);
+        signal.addEventListener('abort', entry.listener, { once: true });
+      }
     }
     if (batch.values.length >= maxCount) close(batch);
     return future.promise;
@@ -221,16 +244,25 @@ function createAggregator<TValue, TResult>(
 export function aggregate(
   options: AggregateOptions,
 ): <TValue, TResult>(
-  fn: (signal: AbortSignal, ...values: TValue[]) => Iterable<TResult> | PromiseLike<Iterable<TResult>>,
+  fn: (
+    signal: AbortSignal,
+    ...values: TValue[]
+  ) => Iterable<TResult> | PromiseLike<Iterable<TResult>>,
 ) => Aggregated<TValue, TResult> {
   const config = configure(options);
   return <TValue, TResult>(
-    fn: (signal: AbortSignal, ...values: TValue[]) => Iterable<TResult> | PromiseLike<Iterable<TResult>>,
+    fn: (
+      signal: AbortSignal,
+      ...values: TValue[]
+    ) => Iterable<TResult> | PromiseLike<Iterable<TResult>>,
   ) => {
     expectFunction('fn', fn);
     return createAggregator<TValue, TResult>(config, async (signal, batch) => {
       const results = await fn(signal, ...batch.values);
-      if (results === null || typeof (results as Partial<Iterable<TResult>>)?.[Symbol.iterator] !== 'function') {
+      if (
+        results === null ||
+        typeof (results as Partial<Iterable<TResult>>)?.[Symbol.iterator] !== 'function'
+      ) {
         throw new InvalidStateError(
           `the aggregated function must return an iterable of results, got ${results === null ? 'null' : typeof results}`,
         );
@@ -264,9 +296,13 @@ export function aggregate(
  */
 export function aggregateAsync(
   options: AggregateOptions,
-): <TValue, TResult>(fn: (signal: AbortSignal, ...args: Arg<TValue, TResult>[]) => unknown) => Aggregated<TValue, TResult> {
+): <TValue, TResult>(
+  fn: (signal: AbortSignal, ...args: Arg<TValue, TResult>[]) => unknown,
+) => Aggregated<TValue, TResult> {
   const config = configure(options);
-  return <TValue, TResult>(fn: (signal: AbortSignal, ...args: Arg<TValue, TResult>[]) => unknown) => {
+  return <TValue, TResult>(
+    fn: (signal: AbortSignal, ...args: Arg<TValue, TResult>[]) => unknown,
+  ) => {
     expectFunction('fn', fn);
     return createAggregator<TValue, TResult>(config, async (signal, batch) => {
       const args = batch.values.map((value, index) => ({ value, future: batch.futures[index]! }));

@@ -1,7 +1,14 @@
 import { setMaxListeners } from 'node:events';
 
-import type { ErrorClass } from '@aiomisc/core';
-import { InvalidArgumentError, Statistic, expectFunction, expectNumber } from '@aiomisc/core';
+import type { ErrorClass, LongTimeout } from '@aiomisc/core';
+import {
+  InvalidArgumentError,
+  Statistic,
+  expectFunction,
+  expectNumber,
+  setLongTimeout,
+  sleep,
+} from '@aiomisc/core';
 
 import { errorMatcher } from './error-classes';
 import { TimeoutError } from './errors/timeout-error';
@@ -99,24 +106,48 @@ interface Config {
 /** Zero-pause retries in a row after which a call yields to the event loop once. */
 const YIELD_EVERY = 100;
 
+/** Untimed calls that share one never-aborted signal before it is replaced by a fresh one. */
+const SHARED_SIGNAL_CALLS = 256;
+let sharedSignal = neverAbortedSignal();
+let sharedSignalCalls = 0;
+
+function neverAbortedSignal(): AbortSignal {
+  const signal = new AbortController().signal;
+  setMaxListeners(0, signal);
+  return signal;
+}
+
 /**
- * The signal given to attempts that nothing can abort (no attemptTimeout and no deadline):
- * one shared signal instead of an AbortController per attempt.
+ * The signal of an untimed call (no attemptTimeout and no deadline: nothing aborts it). Calls
+ * share one that never aborts, replaced every {@link SHARED_SIGNAL_CALLS} calls: listeners that
+ * user code leaves on it (or `AbortSignal.any` dependants) are collected with the old signal once
+ * its calls are done, instead of piling up for the life of the process, and no call pays for an
+ * AbortController of its own.
  */
-const NEVER_ABORTED = new AbortController().signal;
-setMaxListeners(0, NEVER_ABORTED);
+function untimedSignal(): AbortSignal {
+  if (++sharedSignalCalls > SHARED_SIGNAL_CALLS) {
+    sharedSignalCalls = 1;
+    sharedSignal = neverAbortedSignal();
+  }
+  return sharedSignal;
+}
 
 function optionalDuration(argument: string, value: number | null | undefined): number | null {
   if (value === undefined || value === null) return null;
   return expectNumber(argument, value, { min: 0 });
 }
 
-function configure(options: BackoffOptions, retryAll: boolean, statistic: BackoffStatistic): Config {
+function configure(
+  options: BackoffOptions,
+  retryAll: boolean,
+  statistic: BackoffStatistic,
+): Config {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', options, 'an options object');
   }
   const giveup = options.giveup === undefined ? null : expectFunction('giveup', options.giveup);
-  const matches = options.exceptions === undefined ? null : errorMatcher('exceptions', options.exceptions);
+  const matches =
+    options.exceptions === undefined ? null : errorMatcher('exceptions', options.exceptions);
   let retryable: ((error: unknown) => boolean) | null;
   if (matches === null) retryable = retryAll ? null : (error) => TimeoutError.isInstance(error);
   else retryable = (error) => matches(error) || TimeoutError.isInstance(error);
@@ -125,11 +156,18 @@ function configure(options: BackoffOptions, retryAll: boolean, statistic: Backof
     deadline: optionalDuration('deadline', options.deadline),
     pause: expectNumber('pause', options.pause ?? 0, { min: 0 }),
     factor: expectNumber('factor', options.factor ?? 1, { min: 1 }),
-    maxPause: expectNumber('maxPause', options.maxPause ?? Infinity, { min: 0, allowInfinity: true }),
+    maxPause: expectNumber('maxPause', options.maxPause ?? Infinity, {
+      min: 0,
+      allowInfinity: true,
+    }),
     jitter: expectNumber('jitter', options.jitter ?? 0, { min: 0, max: 1 }),
     retryable,
     giveup,
-    maxTries: expectNumber('maxTries', options.maxTries ?? Infinity, { min: 1, integer: true, allowInfinity: true }),
+    maxTries: expectNumber('maxTries', options.maxTries ?? Infinity, {
+      min: 1,
+      integer: true,
+      allowInfinity: true,
+    }),
     timed: statistic.name !== null,
     statistic,
   };
@@ -142,10 +180,6 @@ function pauseBefore(config: Config, retry: number): number {
   if (delay > config.maxPause) delay = config.maxPause;
   if (config.jitter > 0) delay *= 1 - config.jitter * Math.random();
   return delay;
-}
-
-function sleepFor(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -167,13 +201,16 @@ async function runUntimed(
 ): Promise<unknown> {
   const statistic = config.statistic;
   statistic.call_count++;
+  const signal = passSignal ? untimedSignal() : null;
   let tries = 0;
   for (;;) {
     tries++;
     statistic.attempts++;
     const started = config.timed ? performance.now() : 0;
     try {
-      const result: unknown = await (passSignal ? fn.call(thisArg, NEVER_ABORTED, ...args) : fn.apply(thisArg, args));
+      const result: unknown = await (signal !== null
+        ? fn.call(thisArg, signal, ...args)
+        : fn.apply(thisArg, args));
       statistic.done++;
       statistic.success++;
       if (config.timed) statistic.sum_time += performance.now() - started;
@@ -186,18 +223,13 @@ async function runUntimed(
       if (isFinal(config, error, tries)) throw error;
       statistic.retries++;
       const delay = pauseBefore(config, tries);
-      if (delay > 0) await sleepFor(delay);
+      if (delay > 0) await sleep(delay);
       else if (tries % YIELD_EVERY === 0) await yieldToEventLoop();
     }
   }
 }
 
-/** Fires the armed limit timer of a {@link TimedRun} (a shared function, no closure per timer). */
-function expireLimit(run: TimedRun): void {
-  run.expire();
-}
-
-/** Starts the next attempt of a {@link TimedRun} after a pause or a yield. */
+/** Starts the next attempt of a {@link TimedRun} after a yield. */
 function resumeRun(run: TimedRun): void {
   run.attempt();
 }
@@ -228,9 +260,9 @@ class TimedRun {
   private running = false;
   private controller: AbortController | null = null;
   private started = 0;
-  private limitTimer: NodeJS.Timeout | undefined = undefined;
+  private limitTimer: LongTimeout | undefined = undefined;
   private limitIsDeadline = false;
-  private pauseTimer: NodeJS.Timeout | undefined = undefined;
+  private pauseTimer: LongTimeout | undefined = undefined;
   private pauseImmediate: NodeJS.Immediate | undefined = undefined;
 
   constructor(
@@ -245,7 +277,8 @@ class TimedRun {
     this.statistic = config.statistic;
     this.attemptTimeout = config.attemptTimeout;
     this.deadline = config.deadline;
-    this.merged = this.attemptTimeout !== null && this.deadline !== null && this.attemptTimeout < this.deadline;
+    this.merged =
+      this.attemptTimeout !== null && this.deadline !== null && this.attemptTimeout < this.deadline;
   }
 
   start(): void {
@@ -258,7 +291,7 @@ class TimedRun {
 
   private armLimit(ms: number, isDeadline: boolean): void {
     this.limitIsDeadline = isDeadline;
-    this.limitTimer = setTimeout(expireLimit, ms > 0 ? ms : 0, this);
+    this.limitTimer = setLongTimeout(() => this.expire(), ms);
   }
 
   attempt(): void {
@@ -282,7 +315,7 @@ class TimedRun {
         if (!deadlineArmed) this.armLimit(remaining, true);
       } else {
         // A deadline timer armed for a pause: the attempt timer fires first.
-        if (deadlineArmed) clearTimeout(this.limitTimer);
+        if (deadlineArmed) this.limitTimer!.clear();
         this.armLimit(attemptTimeout, false);
       }
     } else if (this.deadline === null) {
@@ -300,7 +333,7 @@ class TimedRun {
     this.running = false;
     this.controller = null;
     if (!this.limitIsDeadline) {
-      clearTimeout(this.limitTimer);
+      this.limitTimer?.clear();
       this.limitTimer = undefined;
     }
     const statistic = this.statistic;
@@ -313,7 +346,7 @@ class TimedRun {
     if (!this.finish(id)) return;
     this.statistic.success++;
     this.settled = true;
-    clearTimeout(this.limitTimer);
+    this.limitTimer?.clear();
     this.resolve(value);
   }
 
@@ -337,7 +370,7 @@ class TimedRun {
     if (delay > 0) {
       // The deadline timer first: on a tie it fires before the pause ends.
       this.armPauseDeadline();
-      this.pauseTimer = setTimeout(resumeRun, delay, this);
+      this.pauseTimer = setLongTimeout(() => this.attempt(), delay);
     } else if (this.tries % YIELD_EVERY === 0) {
       this.armPauseDeadline();
       this.pauseImmediate = setImmediate(resumeRun, this);
@@ -348,7 +381,8 @@ class TimedRun {
 
   /** Between attempts (attemptTimeout < deadline): the deadline needs a timer of its own. */
   private armPauseDeadline(): void {
-    if (this.merged && this.limitTimer === undefined) this.armLimit(this.deadlineAt - performance.now(), true);
+    if (this.merged && this.limitTimer === undefined)
+      this.armLimit(this.deadlineAt - performance.now(), true);
   }
 
   expire(): void {
@@ -364,7 +398,10 @@ class TimedRun {
       this.fail(this.hasLastError ? this.lastError : error);
     } else {
       const attemptTimeout = this.attemptTimeout!;
-      const error = new TimeoutError(attemptTimeout, `attempt timed out after ${attemptTimeout} ms`);
+      const error = new TimeoutError(
+        attemptTimeout,
+        `attempt timed out after ${attemptTimeout} ms`,
+      );
       this.controller?.abort(error);
       this.failAttempt(this.tries, error);
     }
@@ -373,8 +410,8 @@ class TimedRun {
   private fail(error: unknown): void {
     if (this.settled) return;
     this.settled = true;
-    clearTimeout(this.limitTimer);
-    clearTimeout(this.pauseTimer);
+    this.limitTimer?.clear();
+    this.pauseTimer?.clear();
     clearImmediate(this.pauseImmediate);
     this.reject(error);
   }
@@ -389,7 +426,8 @@ function runTimed(
   passSignal: boolean,
 ): Promise<unknown> {
   config.statistic.call_count++;
-  if (config.deadline === 0) return Promise.reject(new TimeoutError(0, 'deadline of 0 ms exceeded'));
+  if (config.deadline === 0)
+    return Promise.reject(new TimeoutError(0, 'deadline of 0 ms exceeded'));
   return new Promise((resolve, reject) => {
     new TimedRun(config, fn, thisArg, args, passSignal, resolve, reject).start();
   });
@@ -398,7 +436,9 @@ function runTimed(
 function backoffWrapper(config: Config): SignalWrapper {
   const timedRun = config.attemptTimeout !== null || config.deadline !== null;
   return signalWrapper((fn, thisArg, args, passSignal) =>
-    timedRun ? runTimed(config, fn, thisArg, args, passSignal) : runUntimed(config, fn, thisArg, args, passSignal),
+    timedRun
+      ? runTimed(config, fn, thisArg, args, passSignal)
+      : runUntimed(config, fn, thisArg, args, passSignal),
   );
 }
 
@@ -411,8 +451,10 @@ function backoffWrapper(config: Config): SignalWrapper {
  * was one, else a {@link TimeoutError}.
  *
  * Each attempt receives its own AbortSignal, aborted on its timeout and on the deadline. Without
- * `attemptTimeout` and `deadline` nothing can abort it, and every attempt gets one shared signal
- * that never aborts (remove listeners you add to it); with a zero pause no timer is armed.
+ * `attemptTimeout` and `deadline` nothing can abort it: calls share a signal that never aborts,
+ * replaced every few hundred calls so that listeners left on it are collected instead of piling
+ * up; with a zero pause no timer is armed. Limits and pauses of 2^31 ms and more
+ * are honoured.
  *
  * @returns a wrapper: `asyncbackoff(options)(fn)` or `@asyncbackoff(options)` on a method (no signal there)
  * @throws {@link InvalidArgumentError} for a negative time, `maxTries` < 1, a non-function `giveup`

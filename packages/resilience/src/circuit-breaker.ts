@@ -1,5 +1,12 @@
-import type { ErrorClass } from '@aiomisc/core';
-import { InvalidArgumentError, Statistic, expectFunction, expectNumber, getLogger } from '@aiomisc/core';
+import type { ErrorClass, LongTimeout } from '@aiomisc/core';
+import {
+  InvalidArgumentError,
+  Statistic,
+  expectFunction,
+  expectNumber,
+  getLogger,
+  setLongTimeout,
+} from '@aiomisc/core';
 
 import { errorMatcher } from './error-classes';
 import { CircuitBroken } from './errors/circuit-broken-error';
@@ -25,7 +32,10 @@ export const CircuitBreakerStates = {
 export type CircuitBreakerState = (typeof CircuitBreakerStates)[keyof typeof CircuitBreakerStates];
 
 /** Called with the new and the previous state on every state change. */
-export type StateChangeListener = (state: CircuitBreakerState, previous: CircuitBreakerState) => void;
+export type StateChangeListener = (
+  state: CircuitBreakerState,
+  previous: CircuitBreakerState,
+) => void;
 
 /** Options of {@link CircuitBreaker}. Durations are milliseconds. */
 export interface CircuitBreakerOptions {
@@ -160,7 +170,7 @@ export class CircuitBreaker {
 
   #state: CircuitBreakerState = PASSING;
   #lastError: unknown = undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: LongTimeout | undefined;
   #passingUntil = -Infinity;
   #stateEnds = Infinity;
   #recoveringSince = 0;
@@ -192,14 +202,20 @@ export class CircuitBreaker {
     this.brokenTime = positiveDuration('brokenTime', options.brokenTime ?? responseTime);
     this.passingTime = positiveDuration('passingTime', options.passingTime ?? responseTime);
     this.recoveryTime = positiveDuration('recoveryTime', options.recoveryTime ?? responseTime);
-    this.minimumCalls = expectNumber('minimumCalls', options.minimumCalls ?? 10, { min: 1, integer: true });
+    this.minimumCalls = expectNumber('minimumCalls', options.minimumCalls ?? 10, {
+      min: 1,
+      integer: true,
+    });
     this.#slowCallTime =
       options.slowCallTime === undefined || options.slowCallTime === null
         ? null
         : positiveDuration('slowCallTime', options.slowCallTime);
-    this.#matches = options.exceptions === undefined ? null : errorMatcher('exceptions', options.exceptions);
+    this.#matches =
+      options.exceptions === undefined ? null : errorMatcher('exceptions', options.exceptions);
     this.#inspector =
-      options.exceptionInspector === undefined ? null : expectFunction('exceptionInspector', options.exceptionInspector);
+      options.exceptionInspector === undefined
+        ? null
+        : expectFunction('exceptionInspector', options.exceptionInspector);
     if (options.onStateChange !== undefined) {
       this.#listeners.add(expectFunction('onStateChange', options.onStateChange));
     }
@@ -292,7 +308,10 @@ export class CircuitBreaker {
    */
   wrap<TThis, TArgs extends unknown[], TResult>(
     fn: (this: TThis, ...args: TArgs) => TResult | PromiseLike<TResult>,
-    _context?: ClassMethodDecoratorContext<TThis, (this: TThis, ...args: TArgs) => TResult | PromiseLike<TResult>>,
+    _context?: ClassMethodDecoratorContext<
+      TThis,
+      (this: TThis, ...args: TArgs) => TResult | PromiseLike<TResult>
+    >,
   ): (this: TThis, ...args: TArgs) => Promise<TResult> {
     expectFunction('fn', fn);
     const run = this.#run.bind(this);
@@ -323,7 +342,11 @@ export class CircuitBreaker {
     const settle = (outcome: Outcome, error: unknown) => {
       if (!open) return;
       open = false;
-      if (outcome === Outcome.Success && this.#slowCallTime !== null && Date.now() - started >= this.#slowCallTime) {
+      if (
+        outcome === Outcome.Success &&
+        this.#slowCallTime !== null &&
+        Date.now() - started >= this.#slowCallTime
+      ) {
         this.statistic.slow_calls++;
         outcome = Outcome.Failure;
       }
@@ -424,7 +447,10 @@ export class CircuitBreaker {
     try {
       return this.#inspector(error) ? Outcome.Failure : Outcome.Call;
     } catch (inspectorError) {
-      log.error({ err: inspectorError }, 'exceptionInspector failed; counting the error as a failure');
+      log.error(
+        { err: inspectorError },
+        'exceptionInspector failed; counting the error as a failure',
+      );
       return Outcome.Failure;
     }
   }
@@ -541,10 +567,9 @@ export class CircuitBreaker {
   }
 
   #schedule(ms: number, next: () => void): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(next, ms);
+    this.#timer?.clear();
     // A breaker waiting to recover must not keep the process alive.
-    this.#timer.unref();
+    this.#timer = setLongTimeout(next, ms).unref();
   }
 
   #setState(state: CircuitBreakerState): void {

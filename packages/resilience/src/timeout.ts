@@ -1,4 +1,4 @@
-import { expectNumber } from '@aiomisc/core';
+import { expectNumber, setLongTimeout } from '@aiomisc/core';
 
 import { TimeoutError } from './errors/timeout-error';
 import type { SignalWrapper } from './wrap';
@@ -7,7 +7,8 @@ import { invoke, signalWrapper } from './wrap';
 /**
  * Limits how long a function may run. After `ms` the returned promise rejects with a
  * {@link TimeoutError} and the AbortSignal the function received is aborted with that error.
- * `timeout(0)` fails at once without calling the function, as the seed's does.
+ * `timeout(0)` fails at once without calling the function, as the seed's does; limits of 2^31 ms
+ * and more are honoured (Node's own timers would fire them after 1 ms).
  *
  * @param ms - the limit in milliseconds (>= 0)
  * @returns a wrapper: `timeout(ms)(fn)` or `@timeout(ms)` on a method (no signal there)
@@ -29,18 +30,18 @@ export function timeout(ms: number): SignalWrapper {
     return new Promise((resolve, reject) => {
       // A decorated method gets no signal, so it needs no AbortController (the costly part).
       const controller = passSignal ? new AbortController() : null;
-      const timer = setTimeout(() => {
+      const timer = setLongTimeout(() => {
         const error = new TimeoutError(ms);
         controller?.abort(error);
         reject(error);
       }, ms);
       invoke(fn, thisArg, args, controller === null ? null : controller.signal).then(
         (value) => {
-          clearTimeout(timer);
+          timer.clear();
           resolve(value);
         },
         (error: unknown) => {
-          clearTimeout(timer);
+          timer.clear();
           reject(error);
         },
       );
