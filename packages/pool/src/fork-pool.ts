@@ -6,6 +6,8 @@ import { WorkerExitedError } from './errors/worker-exited-error';
 import { toReference, type FunctionReference, type FunctionTarget } from './function-reference';
 import type { ChildMessage, ParentMessage } from './process-worker';
 import { deserializeError, type SerializedError } from './serialize-error';
+import { inheritedExecArgv } from './exec-argv';
+import { PROCESS_WORKER_MARKER } from './wire';
 import { workerFile } from './worker-file';
 
 const log = getLogger('aiomisc.pool');
@@ -67,6 +69,16 @@ interface Member {
   exited: Promise<void>;
 }
 
+/** The error of a task whose arguments cannot cross to a process. */
+function uncloneable(cause: unknown): Error {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  const error = new TypeError(
+    `the task's arguments cannot be sent to a worker process (${detail}); pass only structured-cloneable values (no functions, sockets or class instances with private state)`,
+  );
+  (error as { cause?: unknown }).cause = cause;
+  return error;
+}
+
 const livePools = new Set<ForkPool>();
 let exitHookInstalled = false;
 
@@ -100,9 +112,15 @@ export class ForkPool {
   #settleWaiters: Array<() => void> = [];
   #readyWaiters: Array<() => void> = [];
 
+  readonly #file: string;
+  readonly #execArgv: readonly string[];
+
   constructor(size: number, options: ForkPoolOptions) {
     this.size = size;
     this.#options = options;
+    this.#file = workerFile('process-worker');
+    // Given flags are taken as they are; inherited ones lose what would run the parent's code.
+    this.#execArgv = options.execArgv ?? inheritedExecArgv();
     installExitHook();
     livePools.add(this);
     for (let index = 0; index < size; index++) this.#spawn();
@@ -164,9 +182,9 @@ export class ForkPool {
 
   #spawn(): void {
     const statistic = this.#options.statistic;
-    const child = fork(workerFile('process-worker'), [], {
+    const child = fork(this.#file, [PROCESS_WORKER_MARKER, String(process.pid)], {
       serialization: 'advanced',
-      execArgv: [...(this.#options.execArgv ?? process.execArgv)],
+      execArgv: [...this.#execArgv],
       env: this.#options.env ?? process.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -294,34 +312,51 @@ export class ForkPool {
 
   #dispatch(): void {
     if (this.#queue.length === 0) return;
-    // Idle processes first; then, only if tasks remain, send ahead to the least loaded ones.
+    // Idle processes first. Tasks are sent ahead (prefetch) only when every process is ready
+    // and busy: while one is idle or still starting, the next task waits for it instead, so a
+    // fresh pool spreads its first tasks over all its processes.
+    for (const member of this.#members) {
+      if (this.#queue.length === 0) return;
+      if (this.#accepts(member) && member.jobs.length === 0)
+        this.#assign(member, this.#queue.shift()!);
+    }
+    if (this.#queue.length === 0 || this.#options.prefetch === 0) return;
+    for (const member of this.#members)
+      if (!member.retired && (!member.ready || member.jobs.length === 0)) return;
     const limit = 1 + this.#options.prefetch;
-    for (let depth = 0; depth < limit && this.#queue.length > 0; depth++) {
+    for (let depth = 1; depth < limit && this.#queue.length > 0; depth++) {
       for (const member of this.#members) {
         if (this.#queue.length === 0) return;
-        if (
-          !member.ready ||
-          member.retired ||
-          member.jobs.length !== depth ||
-          !member.child.connected
-        )
-          continue;
-        this.#assign(member, this.#queue.shift()!);
+        if (this.#accepts(member) && member.jobs.length === depth)
+          this.#assign(member, this.#queue.shift()!);
       }
     }
   }
 
+  #accepts(member: Member): boolean {
+    return member.ready && !member.retired && member.child.connected;
+  }
+
   #assign(member: Member, job: Job): void {
+    const message: ParentMessage = ['t', job.id, job.moduleUrl, job.name, job.args as unknown[]];
+    try {
+      member.child.send(message, (error) => {
+        if (!error || job.member !== member) return;
+        // The write failed: the process is gone or going, and never got the task. It goes
+        // back to the queue for another process; this one gets nothing more.
+        member.retired = true;
+        member.jobs.splice(member.jobs.indexOf(job), 1);
+        this.#requeue([job]);
+        this.#dispatch();
+      });
+    } catch (error) {
+      // The arguments cannot be cloned (a function, a socket...): this task alone fails.
+      this.#settle(job, false, uncloneable(error), true);
+      return;
+    }
     member.jobs.push(job);
     job.member = member;
     if (member.jobs.length === 1) this.#busy(member);
-    const message: ParentMessage = ['t', job.id, job.moduleUrl, job.name, job.args as unknown[]];
-    member.child.send(message, (error) => {
-      if (!error || job.member !== member) return;
-      member.jobs.splice(member.jobs.indexOf(job), 1);
-      job.member = undefined;
-      this.#settle(job, false, error, true);
-    });
   }
 
   #abort(job: Job): void {

@@ -1,4 +1,5 @@
 import { defaultPoolSize, expectNumber } from '@aiomisc/core';
+import { expectExecArgv } from './exec-argv';
 import { ForkCounters, ForkPool } from './fork-pool';
 import type { FunctionTarget } from './function-reference';
 import type { TaskOptions } from './worker-pool';
@@ -18,7 +19,7 @@ export class ProcessPoolStatistic extends ForkCounters {
 
 /** Options of {@link ProcessPoolExecutor}. */
 export interface ProcessPoolOptions {
-  /** Node flags of the processes. @default process.execArgv */
+  /** Node flags of the processes. @default process.execArgv without eval/print flags, `--inspect*` on port 0 */
   execArgv?: readonly string[];
   /** Tasks sent ahead to a busy process, as in {@link WorkerPoolOptions.prefetch}. @default 8 */
   prefetch?: number;
@@ -47,7 +48,7 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   constructor(size: number = defaultPoolSize(), options: ProcessPoolOptions = {}) {
     this.size = expectNumber('size', size, { min: 1, max: 1024, integer: true });
     this.#pool = new ForkPool(this.size, {
-      execArgv: options.execArgv,
+      execArgv: expectExecArgv(options.execArgv),
       prefetch: expectNumber('prefetch', options.prefetch ?? 8, { min: 0, max: 64, integer: true }),
       statistic: new ProcessPoolStatistic(options.statisticName),
     });

@@ -1,6 +1,7 @@
 import { serializeError } from './serialize-error';
 import { runTask, workerState } from './task-runner';
-import type { WireTask } from './wire';
+import { Worker } from 'node:worker_threads';
+import { PROCESS_WORKER_MARKER, type WireTask } from './wire';
 
 // The child-process entry of WorkerPool and ProcessPoolExecutor. Tasks run strictly one after
 // another; the parent may send the next ones ahead (prefetch) and cancel those not started yet.
@@ -93,10 +94,58 @@ function onMessage(message: ParentMessage): void {
   }
 }
 
-if (typeof process.send === 'function') {
+/**
+ * Watches the parent from a thread of its own, so that a task that keeps the main thread busy
+ * (a CPU-bound loop never lets the 'disconnect' event run) cannot keep this process alive once
+ * the parent is gone, however it died (SIGKILL included): every 250 ms the thread reads this
+ * process's parent pid (Linux: /proc/self/stat; elsewhere: whether the parent still exists) and,
+ * when the parent changed, SIGKILLs this process. The thread is unref'd: it never keeps the
+ * process alive by itself.
+ */
+const WATCHDOG = `
+const { workerData } = require('node:worker_threads');
+const { readFileSync } = require('node:fs');
+const parent = workerData;
+function parentGone() {
+  if (process.platform === 'linux') {
+    try {
+      const stat = readFileSync('/proc/self/stat', 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parent;
+    } catch {}
+  }
+  try { process.kill(parent, 0); return false; } catch (error) { return error.code === 'ESRCH'; }
+}
+setInterval(() => { if (parentGone()) process.kill(process.pid, 'SIGKILL'); }, 250);
+`;
+
+function watchParent(parent: number): void {
+  const watchdog = new Worker(WATCHDOG, {
+    eval: true,
+    workerData: parent,
+    // Nothing of the parent's flags is needed to read a file; keeps the thread small.
+    execArgv: [],
+    env: {},
+    stdout: false,
+    stderr: false,
+    resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
+  });
+  watchdog.unref();
+  // A watchdog that cannot run is no reason to refuse tasks; the IPC 'disconnect' still holds.
+  watchdog.on('error', () => undefined);
+}
+
+const markerAt = process.argv.indexOf(PROCESS_WORKER_MARKER);
+if (markerAt === -1 || typeof process.send !== 'function') {
+  process.stderr.write(
+    `${process.argv[1] ?? 'this file'} is the process worker of @aiomisc/pool: WorkerPool and ProcessPoolExecutor fork it with an IPC channel; it does nothing when started any other way.\n`,
+  );
+  process.exitCode = 1;
+} else {
   workerState.inWorker = true;
   process.on('message', onMessage);
   // The parent closed the pool or died: leave.
   process.on('disconnect', () => process.exit(0));
+  const parent = Number(process.argv[markerAt + 1]);
+  if (Number.isInteger(parent) && parent > 0) watchParent(parent);
   send(['ready']);
 }

@@ -52,3 +52,9 @@ export interface SeparateData {
   port?: MessagePort;
   state?: SharedArrayBuffer;
 }
+
+/**
+ * First argument of a forked pool process (the parent's pid follows): the process worker runs
+ * only when it finds it, so started by hand or by mistake it says so and exits. @internal
+ */
+export const PROCESS_WORKER_MARKER = '--aiomisc-pool-process-worker';

@@ -1,5 +1,6 @@
 import { defaultPoolSize, expectNumber, InvalidArgumentError } from '@aiomisc/core';
 import { toReference, type FunctionReference, type FunctionTarget } from './function-reference';
+import { expectExecArgv } from './exec-argv';
 import { ForkCounters, ForkPool } from './fork-pool';
 
 /**
@@ -21,7 +22,7 @@ export interface WorkerPoolOptions {
   initializer?: FunctionTarget;
   /** Arguments of the initializer. @default [] */
   initializerArgs?: readonly unknown[];
-  /** Node flags of the processes (e.g. `['--import', 'tsx']`). @default process.execArgv */
+  /** Node flags of the processes (e.g. `['--import', 'tsx']`). @default process.execArgv without eval/print flags, `--inspect*` on port 0 */
   execArgv?: readonly string[];
   /** Environment of the processes. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -93,7 +94,7 @@ export class WorkerPool implements AsyncDisposable {
     this.pool = new ForkPool(this.size, {
       initializer,
       initializerArgs: options.initializerArgs,
-      execArgv: options.execArgv,
+      execArgv: expectExecArgv(options.execArgv),
       env: options.env,
       prefetch: expectNumber('prefetch', options.prefetch ?? 8, { min: 0, max: 64, integer: true }),
       statistic: this.#statistic,
