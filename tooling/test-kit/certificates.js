@@ -18,21 +18,60 @@ function pair(dir, name) {
 
 function makeCa(dir, name) {
   openssl(dir, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${name}.key`, '-out', `${name}.crt`, '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
 }
 
 function makeLeaf(dir, name, ca, extensions) {
   openssl(dir, [
-    'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`,
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.csr`,
+    '-subj',
+    `/CN=${name}`,
   ]);
   writeFileSync(join(dir, `${name}.ext`), extensions);
   openssl(dir, [
-    'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`,
-    '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.crt`,
+    '-CAkey',
+    `${ca}.key`,
+    '-CAcreateserial',
+    '-out',
+    `${name}.crt`,
+    '-days',
+    '2',
+    '-extfile',
+    `${name}.ext`,
   ]);
 }
 
@@ -47,14 +86,29 @@ export function makeCertificates() {
   const dir = mkdtempSync(join(tmpdir(), 'aiomisc-certs-'));
   makeCa(dir, 'ca');
   makeCa(dir, 'other-ca');
-  makeLeaf(dir, 'server', 'ca', [
-    'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
-    'extendedKeyUsage=serverAuth',
-    'basicConstraints=CA:FALSE',
-    '',
-  ].join('\n'));
-  makeLeaf(dir, 'client', 'ca', ['extendedKeyUsage=clientAuth', 'basicConstraints=CA:FALSE', ''].join('\n'));
-  makeLeaf(dir, 'other-client', 'other-ca', ['extendedKeyUsage=clientAuth', 'basicConstraints=CA:FALSE', ''].join('\n'));
+  makeLeaf(
+    dir,
+    'server',
+    'ca',
+    [
+      'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+      'extendedKeyUsage=serverAuth',
+      'basicConstraints=CA:FALSE',
+      '',
+    ].join('\n'),
+  );
+  makeLeaf(
+    dir,
+    'client',
+    'ca',
+    ['extendedKeyUsage=clientAuth', 'basicConstraints=CA:FALSE', ''].join('\n'),
+  );
+  makeLeaf(
+    dir,
+    'other-client',
+    'other-ca',
+    ['extendedKeyUsage=clientAuth', 'basicConstraints=CA:FALSE', ''].join('\n'),
+  );
   return {
     dir,
     ca: pair(dir, 'ca'),

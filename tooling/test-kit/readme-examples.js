@@ -95,11 +95,15 @@ export function describeReadmeExamples(readme, options = {}) {
     }, 120_000);
 
     examples.forEach((example, index) => {
-      it.runIf(example.run)(`runs the example at README.md:${example.line}`, async () => {
-        const result = await runNode(files[index], packageDir, timeoutMs);
-        expect(result.output && result.code !== 0 ? result.output : '', 'its output').toBe('');
-        expect(result.code).toBe(0);
-      }, timeoutMs + 10_000);
+      it.runIf(example.run)(
+        `runs the example at README.md:${example.line}`,
+        async () => {
+          const result = await runNode(files[index], packageDir, timeoutMs);
+          expect(result.output && result.code !== 0 ? result.output : '', 'its output').toBe('');
+          expect(result.code).toBe(0);
+        },
+        timeoutMs + 10_000,
+      );
     });
   });
 }
