@@ -1,3 +1,3 @@
 import { getTsupConfig } from '@aiomisc/tsup-config';
 
-export default getTsupConfig();
+export default getTsupConfig({ entry: ['src/index.ts', 'src/testing.ts'] });

@@ -1,3 +1,40 @@
 export { readPem, tlsClientOptions, tlsServerOptions } from './tls-options';
 
 export type { PemSource, TlsFileOptions } from './tls-options';
+
+// network
+export { RobustTCPClient, TCPClient } from './network/tcp-client';
+export { RobustTLSClient, TLSClient } from './network/tls-client';
+export {
+  TCPClientStatistic,
+  TCPServerStatistic,
+  TLSServerStatistic,
+  UDPServerStatistic,
+} from './network/statistics';
+export { TCPServer } from './network/tcp-server';
+export { TLSServer } from './network/tls-server';
+export { UDPServer } from './network/udp-server';
+
+export type { ClientOptions } from './network/client-base';
+export type { BoundAddress, ListenOptions } from './network/options';
+export type { ReconnectOptions } from './network/reconnect';
+export type { RobustTCPClientOptions, TCPClientOptions } from './network/tcp-client';
+export type { TCPServerOptions } from './network/tcp-server';
+export type {
+  RobustTLSClientOptions,
+  TLSClientFileOptions,
+  TLSClientOptions,
+} from './network/tls-client';
+export type { TLSServerOptions } from './network/tls-server';
+export type { DatagramTarget, UDPServerOptions } from './network/udp-server';
+
+// jobs
+export { CronCallback } from './jobs/cron-callback';
+export { CronCallbackStatistic } from './jobs/cron-statistic';
+export { CronService } from './jobs/cron-service';
+export { PeriodicService } from './jobs/periodic-service';
+
+export type { CronStartOptions } from './jobs/cron-callback';
+export type { CronRegisterOptions, CronServiceOptions } from './jobs/cron-service';
+export type { PeriodicServiceOptions } from './jobs/periodic-service';
+export type { CronLockOptions, RedisLockClient } from './jobs/redis-lock';
