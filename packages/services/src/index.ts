@@ -27,3 +27,14 @@ export type {
 } from './network/tls-client';
 export type { TLSServerOptions } from './network/tls-server';
 export type { DatagramTarget, UDPServerOptions } from './network/udp-server';
+
+// jobs
+export { CronCallback } from './jobs/cron-callback';
+export { CronCallbackStatistic } from './jobs/cron-statistic';
+export { CronService } from './jobs/cron-service';
+export { PeriodicService } from './jobs/periodic-service';
+
+export type { CronStartOptions } from './jobs/cron-callback';
+export type { CronRegisterOptions, CronServiceOptions } from './jobs/cron-service';
+export type { PeriodicServiceOptions } from './jobs/periodic-service';
+export type { CronLockOptions, RedisLockClient } from './jobs/redis-lock';

@@ -1,0 +1,48 @@
+import { InvalidArgumentError } from '@aiomisc/core';
+import { CronExpressionParser, type CronExpression } from 'cron-parser';
+
+/**
+ * Parses a cron spec for a time zone, or throws an {@link InvalidArgumentError} naming the
+ * spec (or the time zone) and what is wrong, so a bad spec fails at `register()`/`start()`,
+ * not at the first tick.
+ * @internal
+ */
+export function parseCronSpec(spec: unknown, timeZone: unknown): CronExpression {
+  if (timeZone !== undefined) expectTimeZone(timeZone);
+  if (typeof spec !== 'string' || spec.trim() === '') {
+    throw new InvalidArgumentError('spec', spec, 'a cron expression string');
+  }
+  const fields = spec.trim().split(/\s+/);
+  if (!spec.trim().startsWith('@') && (fields.length < 5 || fields.length > 6)) {
+    throw new InvalidArgumentError(
+      'spec',
+      spec,
+      `a cron expression of 5 fields, or 6 with seconds first (it has ${fields.length})`,
+    );
+  }
+  let expression: CronExpression;
+  try {
+    expression = CronExpressionParser.parse(spec, { tz: timeZone as string | undefined });
+    expression.next();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidArgumentError('spec', spec, `a valid cron expression (${reason})`);
+  }
+  return expression;
+}
+
+function expectTimeZone(timeZone: unknown): string {
+  if (typeof timeZone === 'string') {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone });
+      return timeZone;
+    } catch {
+      // fall through to the error below
+    }
+  }
+  throw new InvalidArgumentError(
+    'timeZone',
+    timeZone,
+    'an IANA time zone name such as "Europe/Berlin"',
+  );
+}
