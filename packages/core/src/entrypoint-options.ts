@@ -5,7 +5,7 @@ import { envBoolean, envChoice, envNumber } from './environment';
 import { InvalidArgumentError } from './errors/invalid-argument-error';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormatName, type LogLevelName } from './log-names';
 import type { Service } from './service';
-import { expectNumber, expectOneOf } from './validate';
+import { expectBoolean, expectNumber, expectOneOf } from './validate';
 
 /** Options of {@link entrypoint}; every duration is in milliseconds. */
 export interface EntrypointOptions {
@@ -31,7 +31,7 @@ export interface EntrypointOptions {
   logHandlers?: readonly unknown[];
   /** Signals that start a graceful stop. @default ['SIGINT', 'SIGTERM'] in the main thread, else [] */
   catchSignals?: readonly NodeJS.Signals[];
-  /** Longest a stop may take before it is cut (exit code 70 on a signal). @default 60000 (env AIOMISC_SHUTDOWN_TIMEOUT, seconds) */
+  /** Longest the whole stop (receivers, services, extension teardown) may take before it is cut (exit code 70 on a signal); `Infinity` for no limit. @default 60000 (env AIOMISC_SHUTDOWN_TIMEOUT, seconds) */
   shutdownTimeout?: number;
   /** Debug mode: logs each service's start and stop. @default false (env AIOMISC_DEBUG) */
   debug?: boolean;
@@ -118,12 +118,13 @@ export function resolveEntrypointOptions(
       options.logFormat !== undefined
         ? expectOneOf('logFormat', options.logFormat, LOG_FORMATS)
         : envChoice('AIOMISC_LOG_FORMAT', LOG_FORMATS, env),
-    logDateFormat: pick(
-      options.logDateFormat,
-      () => env.AIOMISC_LOG_DATE_FORMAT || undefined,
-      null,
+    logDateFormat: expectDateFormat(
+      pick(options.logDateFormat, () => env.AIOMISC_LOG_DATE_FORMAT || undefined, null),
     ),
-    logBuffering: pick(options.logBuffering, () => envBoolean('AIOMISC_LOG_BUFFERING', env), true),
+    logBuffering: expectBoolean(
+      'logBuffering',
+      pick(options.logBuffering, () => envBoolean('AIOMISC_LOG_BUFFERING', env), true),
+    ),
     logBufferSize: expectNumber(
       'logBufferSize',
       pick(
@@ -144,19 +145,40 @@ export function resolveEntrypointOptions(
       ),
       { min: 0 },
     ),
-    logConfig: pick(options.logConfig, () => envBoolean('AIOMISC_LOG_CONFIG', env), true),
-    logHandlers: options.logHandlers ?? [],
+    logConfig: expectBoolean(
+      'logConfig',
+      pick(options.logConfig, () => envBoolean('AIOMISC_LOG_CONFIG', env), true),
+    ),
+    logHandlers: expectArray('logHandlers', options.logHandlers ?? []),
     catchSignals,
     shutdownTimeout: expectNumber(
       'shutdownTimeout',
       pick(
         options.shutdownTimeout,
-        () => envNumber('AIOMISC_SHUTDOWN_TIMEOUT', { min: 0 }, 1000, env),
+        () => envNumber('AIOMISC_SHUTDOWN_TIMEOUT', { min: 0, allowInfinity: true }, 1000, env),
         60_000,
       ),
-      { min: 0 },
+      { min: 0, allowInfinity: true },
     ),
-    debug: pick(options.debug, () => envBoolean('AIOMISC_DEBUG', env), false),
-    plugins: pick(options.plugins, () => (env.AIOMISC_NO_PLUGINS ? false : undefined), true),
+    debug: expectBoolean(
+      'debug',
+      pick(options.debug, () => envBoolean('AIOMISC_DEBUG', env), false),
+    ),
+    plugins: expectBoolean(
+      'plugins',
+      pick(options.plugins, () => (env.AIOMISC_NO_PLUGINS ? false : undefined), true),
+    ),
   };
+}
+
+function expectDateFormat(value: unknown): string | null {
+  if (value !== null && typeof value !== 'string') {
+    throw new InvalidArgumentError('logDateFormat', value, 'a string or null');
+  }
+  return value;
+}
+
+function expectArray(argument: string, value: unknown): readonly unknown[] {
+  if (!Array.isArray(value)) throw new InvalidArgumentError(argument, value, 'an array');
+  return value;
 }

@@ -29,7 +29,7 @@ export { receiver, Signal } from './signal';
 export { sleep } from './sleep';
 export { getStatistics, Statistic } from './statistic';
 export { cancelTasks, createTask, Task } from './task';
-export { expectFunction, expectNumber, expectOneOf } from './validate';
+export { expectBoolean, expectFunction, expectNumber, expectOneOf } from './validate';
 
 export type { BindSocketOptions } from './bind-socket';
 export type { EntrypointSignalPayload } from './entrypoint';
@@ -43,7 +43,13 @@ export type { PeriodicStartOptions } from './periodic-callback';
 export type { Plugin } from './plugins';
 export type { ErrorClass, RecurringStartOptions, RecurringStrategy } from './recurring-callback';
 export type { RunContext } from './run';
-export type { Selectable, SelectOptions } from './select';
+export type {
+  Selectable,
+  SelectableValue,
+  SelectOptions,
+  SelectOutcome,
+  SelectValues,
+} from './select';
 export type { ServiceClass } from './service';
 export type { Receiver } from './signal';
 export type { StatisticResult } from './statistic';

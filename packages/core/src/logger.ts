@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { globalSlot } from './global-registry';
 import type { LogFormatName, LogLevelName } from './log-names';
 
@@ -36,6 +37,62 @@ const state = globalSlot('logger', () => ({
   format: undefined as LogFormatName | undefined,
 }));
 
+const sink = globalSlot('logger.stderr', () => ({ listening: false, failed: false }));
+
+/**
+ * Writes a line to stderr without ever throwing or crashing the process: a closed pipe
+ * (EPIPE), a full disk (ENOSPC) or any other write error is swallowed, reported once on fd 2
+ * if that still works, and the built-in logger drops its records from then on.
+ */
+function writeStderr(line: string): void {
+  if (sink.failed) return;
+  if (!sink.listening) {
+    sink.listening = true;
+    // Without a listener, an asynchronous write error on stderr is an uncaught 'error' event.
+    process.stderr.on('error', onStderrError);
+  }
+  try {
+    process.stderr.write(line);
+  } catch (error) {
+    onStderrError(error);
+  }
+}
+
+function onStderrError(error: unknown): void {
+  if (sink.failed) return;
+  sink.failed = true;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const reason = typeof code === 'string' ? code : error instanceof Error ? error.message : 'error';
+  try {
+    writeSync(2, `aiomisc: cannot write logs to stderr (${reason}); dropping them\n`);
+  } catch {
+    // stderr is gone for good: nothing left to tell
+  }
+}
+
+function render(name: string, method: Method, message: string, fields: object | undefined): string {
+  const error = (fields as { err?: unknown } | undefined)?.err;
+  if (state.format === 'json') {
+    const record: Record<string, unknown> = {
+      time: Date.now(),
+      level: method,
+      name,
+      msg: message,
+      ...fields,
+    };
+    if (error instanceof Error)
+      record.err = { type: error.name, message: error.message, stack: error.stack };
+    try {
+      return `${JSON.stringify(record)}\n`;
+    } catch {
+      // circular or BigInt fields: keep the message
+      return `${JSON.stringify({ time: record.time, level: method, name, msg: message })}\n`;
+    }
+  }
+  const detail = error instanceof Error ? `\n${error.stack ?? String(error)}` : '';
+  return `${new Date().toISOString()} [${method.toUpperCase()}] ${name}: ${message}${detail}\n`;
+}
+
 function consoleLogger(name: string): Logger {
   const write =
     (method: Method) =>
@@ -44,25 +101,8 @@ function consoleLogger(name: string): Logger {
       const threshold = levelThreshold[state.level ?? envLevel ?? 'info'] ?? levelThreshold.info;
       if (state.format === 'disabled' || severity[method] < threshold) return;
       const message = typeof first === 'string' ? first : (second ?? '');
-      const fields = typeof first === 'string' ? undefined : (first as Record<string, unknown>);
-      const error = fields?.err;
-      if (state.format === 'json') {
-        const record: Record<string, unknown> = {
-          time: Date.now(),
-          level: method,
-          name,
-          msg: message,
-          ...fields,
-        };
-        if (error instanceof Error)
-          record.err = { type: error.name, message: error.message, stack: error.stack };
-        process.stderr.write(`${JSON.stringify(record)}\n`);
-        return;
-      }
-      const detail = error instanceof Error ? `\n${error.stack ?? String(error)}` : '';
-      process.stderr.write(
-        `${new Date().toISOString()} [${method.toUpperCase()}] ${name}: ${message}${detail}\n`,
-      );
+      const fields = typeof first === 'string' ? undefined : first;
+      writeStderr(render(name, method, message, fields));
     };
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }

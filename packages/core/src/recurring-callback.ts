@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { InvalidStateError } from './errors/invalid-state-error';
 import { StrategySkip, StrategyStop } from './errors/strategy';
 import { getLogger } from './logger';
@@ -33,11 +34,15 @@ export interface RecurringStartOptions {
 }
 
 const log = getLogger('aiomisc.recurring');
+/** The RecurringCallback whose callback is running in this async context. */
+const insideCallback = new AsyncLocalStorage<RecurringCallback>();
 
 /**
  * Runs a callback over and over, asking a strategy for the delay before each run. Runs never
  * overlap: the next delay starts when the run ends. Errors are counted and logged, and the
- * loop goes on. `stop()` aborts the signal the run received and waits for it.
+ * loop goes on. `stop()` aborts the signal the run received and waits for it; a run that ends
+ * because of that (it rejects once its signal aborted) counts as neither done nor failed.
+ * Awaiting `stop()` from inside the callback does not wait for the run itself.
  *
  * @example
  * ```ts
@@ -98,6 +103,9 @@ export class RecurringCallback {
       throw new InvalidStateError(`${this.name}: callback not started`);
     const loop = this.#loop;
     this.#controller.abort(new InvalidStateError(`${this.name} stopped`));
+    // Called from inside the callback, waiting for the run would wait for itself: the loop
+    // ends as soon as this run returns.
+    if (insideCallback.getStore() === this) return;
     await loop;
   }
 
@@ -139,9 +147,15 @@ export class RecurringCallback {
     statistic.call_count++;
     const t0 = performance.now();
     try {
-      await this.#fn(signal);
+      await insideCallback.run(this, this.#fn, signal);
       statistic.done++;
     } catch (error) {
+      // A run cut short by stop() is neither done nor failed (the seed re-raises the
+      // cancellation and counts nothing). A shielded run's signal never aborts.
+      if (signal.aborted) {
+        log.debug(`${this.name}: run cut short by stop()`);
+        return;
+      }
       statistic.fail++;
       if (!suppressExceptions.some((errorClass) => error instanceof errorClass)) {
         log.error({ err: error }, `${this.name} failed`);

@@ -54,6 +54,8 @@ export class ServiceRun {
   /** The start resolved or the service set its start event. */
   ready = false;
   stopping = false;
+  /** Both the stop and the start settled. */
+  finished = false;
   // Plain private fields, not #fields: this class is on the hot path and V8 11 defines
   // #fields and arrow-function fields more slowly.
   private startBatch: StartBatch | undefined;
@@ -159,6 +161,7 @@ export class ServiceRun {
   }
 
   private finishStop(): void {
+    this.finished = true;
     const batch = this.stopBatch!;
     batch.durations[this.stopIndex] = performance.now() - batch.t0;
     if (--batch.remaining === 0) batch.resolve();

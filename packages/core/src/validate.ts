@@ -80,3 +80,17 @@ export function expectFunction<TFunction extends (...args: never[]) => unknown>(
   if (typeof value !== 'function') throw new InvalidArgumentError(argument, value, 'a function');
   return value;
 }
+
+/**
+ * Checks that `value` is a boolean and returns it; otherwise throws an
+ * {@link InvalidArgumentError} (a string such as `'no'` is not taken for `true`).
+ *
+ * @example
+ * ```ts
+ * const buffered = expectBoolean('logBuffering', options.logBuffering);
+ * ```
+ */
+export function expectBoolean(argument: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(argument, value, 'true or false');
+  return value;
+}

@@ -1,10 +1,13 @@
+import { expectNumber } from '../validate';
 import { AiomiscError, isMarked } from './aiomisc-error';
 
 const skipMarker = Symbol.for('aiomisc.error.StrategySkip');
 const stopMarker = Symbol.for('aiomisc.error.StrategyStop');
 
 /**
- * Thrown by a {@link RecurringCallback} strategy to skip one run and ask again after `delayMs`.
+ * Thrown by a {@link RecurringCallback} strategy to skip one run and ask again after `delayMs`
+ * (any length, `Infinity` to wait until `stop()`).
+ * @throws {@link InvalidArgumentError} when `delayMs` is not a number >= 0.
  *
  * @example
  * ```ts
@@ -20,6 +23,7 @@ export class StrategySkip extends AiomiscError {
   readonly delayMs: number;
 
   constructor(delayMs: number) {
+    expectNumber('delayMs', delayMs, { min: 0, allowInfinity: true });
     super(`Recurring callback run skipped for ${delayMs} ms`);
     this.name = 'StrategySkip';
     this.delayMs = delayMs;
