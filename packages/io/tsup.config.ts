@@ -1,0 +1,3 @@
+import { getTsupConfig } from '@aiomisc/tsup-config';
+
+export default getTsupConfig();

@@ -1,0 +1,3 @@
+import { getVitestConfig } from '@aiomisc/vitest-config';
+
+export default getVitestConfig();
