@@ -300,11 +300,12 @@ export abstract class TCPServer<
         timer = setLongTimeout(resolve, deadline);
       });
       timer?.clear();
-      this.#onDrained = undefined;
       for (const socket of this.#sockets) {
         this.statistic.destroyed++;
         socket.destroy();
       }
+      if (this.#sockets.size > 0) await new Promise<void>((resolve) => (this.#onDrained = resolve));
+      this.#onDrained = undefined;
     }
     await closed;
     this.#listener = undefined;
