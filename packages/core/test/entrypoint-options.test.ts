@@ -108,6 +108,39 @@ describe('resolveEntrypointOptions', () => {
     );
   });
 
+  it.each([
+    ['logBuffering', 'no'],
+    ['logConfig', 0],
+    ['debug', 'yes'],
+    ['plugins', 'false'],
+  ])('refuses a %s that is not a boolean (%j)', (option, value) => {
+    const error = errorOf(() => resolveEntrypointOptions({ [option]: value as never }, {}));
+    expect(error.argument).toBe(option);
+    expect(error.value).toBe(value);
+    expect(error.message).toContain('must be true or false');
+  });
+
+  it('refuses logHandlers that are not an array and a logDateFormat that is not a string', () => {
+    expect(
+      errorOf(() => resolveEntrypointOptions({ logHandlers: 'stderr' as never }, {})).argument,
+    ).toBe('logHandlers');
+    expect(
+      errorOf(() => resolveEntrypointOptions({ logDateFormat: 5 as never }, {})).argument,
+    ).toBe('logDateFormat');
+  });
+
+  it('takes Infinity as no shutdown limit, from the option or the variable', () => {
+    expect(resolveEntrypointOptions({ shutdownTimeout: Infinity }, {}).shutdownTimeout).toBe(
+      Infinity,
+    );
+    expect(
+      resolveEntrypointOptions({}, { AIOMISC_SHUTDOWN_TIMEOUT: 'Infinity' }).shutdownTimeout,
+    ).toBe(Infinity);
+    expect(
+      resolveEntrypointOptions({}, { AIOMISC_SHUTDOWN_TIMEOUT: '3000000' }).shutdownTimeout,
+    ).toBe(3_000_000_000);
+  });
+
   it('names the bad value of an environment variable', () => {
     expect(
       errorOf(() => resolveEntrypointOptions({}, { AIOMISC_SHUTDOWN_TIMEOUT: 'soon' })).message,

@@ -1,39 +1,58 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const app = fileURLToPath(new URL('./fixtures/signal-app.mjs', import.meta.url));
+const signalApp = fileURLToPath(new URL('./fixtures/signal-app.mjs', import.meta.url));
+const pluginApp = fileURLToPath(new URL('./fixtures/slow-plugin-app/app.mjs', import.meta.url));
 const children: ChildProcess[] = [];
 
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function startApp(env: Record<string, string>) {
-  const child = spawn(process.execPath, [app], {
+interface AppOptions {
+  script?: string;
+  stderr?: 'pipe' | number;
+}
+
+function startApp(env: Record<string, string>, options: AppOptions = {}) {
+  const stdio: StdioOptions = ['ignore', 'pipe', options.stderr ?? 'pipe'];
+  const child = spawn(process.execPath, [options.script ?? signalApp], {
     env: { ...process.env, AIOMISC_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio,
   });
   children.push(child);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const started = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', () => {
-      if (stdout.includes('started\n')) resolve();
+  /** Resolves once stdout has a line equal to `line`. */
+  const waitFor = (line: string) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (stdout.split('\n').includes(line)) {
+          child.stdout!.off('data', check);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', check);
+      child.on('exit', () => reject(new Error(`exited before "${line}": ${stdout}\n${stderr}`)));
+      check();
     });
-    child.on('exit', () => reject(new Error(`exited before start: ${stderr}`)));
-  });
-  return { child, started, exited, output: () => ({ stdout, stderr }) };
+  const started = waitFor('started');
+  started.catch(() => {}); // awaited only by the tests that expect a full start
+  return { child, waitFor, started, exited, output: () => ({ stdout, stderr }) };
 }
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('Entrypoint in a process', () => {
   it('stays alive while started and exits 0 after every stop ran on SIGTERM', async () => {
     const app = startApp({});
     await app.started;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await delay(100);
     expect(app.child.exitCode).toBe(null);
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
@@ -55,7 +74,7 @@ describe('Entrypoint in a process', () => {
     expect(app.output().stdout).toContain('worker b stop (InterruptSignalError)');
   });
 
-  it('exits with code 70 naming the service when a stop outlives shutdownTimeout', async () => {
+  it('exits with code 70 naming only the service that did not stop in shutdownTimeout', async () => {
     const app = startApp({ MODE: 'hung', SHUTDOWN_TIMEOUT: '300' });
     await app.started;
     app.child.kill('SIGTERM');
@@ -63,34 +82,153 @@ describe('Entrypoint in a process', () => {
     const { stdout, stderr } = app.output();
     expect(stdout).toContain('hung stop called');
     expect(stdout).toContain('worker a stop');
-    expect(stderr).toMatch(/services not stopped: Hung/);
+    expect(stderr).toMatch(
+      /Shutdown did not happen in 300 ms; still running: Hung; exiting with code 70$/m,
+    );
   });
 
-  it('exits with code 70 on a second signal during a stop', async () => {
+  it('exits with code 70 on a second signal during a stop, naming only what is left', async () => {
     const app = startApp({ MODE: 'hung' });
     await app.started;
     app.child.kill('SIGTERM');
     // A signal relayed right after the first (as pnpm relays Ctrl+C) is the same request.
     app.child.kill('SIGINT');
-    await new Promise<void>((resolve) => {
-      const check = () =>
-        app.output().stdout.includes('hung stop called') ? resolve() : setTimeout(check, 10);
-      check();
-    });
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await app.waitFor('hung stop called');
+    await app.waitFor('worker b stop (InterruptSignalError)');
+    await delay(700);
     expect(app.child.exitCode).toBe(null);
     // Pending signals are delivered in signal-number order, so either may come first.
     expect(app.output().stderr).toMatch(/SIG(INT|TERM) received while shutting down/);
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(70);
-    expect(app.output().stderr).toMatch(/Second SIGTERM received.*Hung/);
+    expect(app.output().stderr).toMatch(
+      /Second SIGTERM received; exiting with code 70\. Still running: Hung$/m,
+    );
   });
 
   it('applies AIOMISC_SHUTDOWN_TIMEOUT in seconds', async () => {
-    const app = startApp({ MODE: 'hung', AIOMISC_SHUTDOWN_TIMEOUT: '0.3', SHUTDOWN_TIMEOUT: '' });
+    const app = startApp({ MODE: 'hung', AIOMISC_SHUTDOWN_TIMEOUT: '0.3' });
     await app.started;
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(70);
     expect(app.output().stderr).toContain('Shutdown did not happen in 300 ms');
   });
+
+  it('waits out an AIOMISC_SHUTDOWN_TIMEOUT beyond 2^31 ms instead of exiting at once', async () => {
+    const app = startApp({ MODE: 'hung', AIOMISC_SHUTDOWN_TIMEOUT: '3000000' });
+    await app.started;
+    app.child.kill('SIGTERM');
+    await app.waitFor('hung stop called');
+    await delay(1000);
+    expect(app.child.exitCode).toBe(null);
+    expect(app.output().stderr).not.toContain('exiting with code 70');
+  });
+});
+
+describe('Entrypoint in a process: a signal before the services run', () => {
+  it.each([
+    ['while plugins load', { PLUGINS: '1' }, 'plugin loading', pluginApp],
+    ['during extension setup', { MODE: 'slow-setup' }, 'setup started', signalApp],
+    ['during an async PRE_START receiver', { MODE: 'slow-prestart' }, 'pre_start', signalApp],
+  ])('%s: starts nothing and exits 0', async (_, env, marker, script) => {
+    const app = startApp(env, { script });
+    await app.waitFor(marker);
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+    const { stdout, stderr } = app.output();
+    expect(stdout).toContain('stopped while starting');
+    expect(stdout).toContain('closing');
+    expect(stdout).not.toContain('worker a starting');
+    expect(stderr).toContain('Interrupt signal SIGTERM received');
+    expect(stderr).not.toMatch(/Error|context is closed/);
+  });
+
+  it('during extension setup: the extension set up meanwhile is torn down', async () => {
+    const app = startApp({ MODE: 'slow-setup' });
+    await app.waitFor('setup started');
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+    expect(app.output().stdout).toMatch(/setup finished\n(.*\n)*teardown\n/);
+  });
+
+  it('while services start: stops each of them and exits 0', async () => {
+    const app = startApp({ MODE: 'slow-start' });
+    await app.waitFor('worker b starting');
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+    const { stdout, stderr } = app.output();
+    expect(stdout).toContain('worker a stop (InterruptSignalError)');
+    expect(stdout).toContain('worker b stop (InterruptSignalError)');
+    expect(stdout).toContain('stopped while starting');
+    expect(stderr).not.toMatch(/InvalidStateError|context is closed|failed to start/);
+  });
+
+  it('a second signal right after the first while starting still exits 0', async () => {
+    const app = startApp({ MODE: 'slow-setup' });
+    await app.waitFor('setup started');
+    app.child.kill('SIGTERM');
+    app.child.kill('SIGINT');
+    expect(await app.exited).toBe(0);
+    expect(app.output().stdout).toContain('stopped while starting');
+  });
+});
+
+describe('Entrypoint in a process: the shutdown budget covers extension teardown', () => {
+  it('exits 70 naming the teardown that outlived shutdownTimeout', async () => {
+    const app = startApp({ MODE: 'slow-teardown', PHASE_MS: '20000', SHUTDOWN_TIMEOUT: '300' });
+    await app.started;
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(70);
+    const { stdout, stderr } = app.output();
+    expect(stdout).toContain('teardown started');
+    expect(stdout).not.toContain('teardown finished');
+    expect(stderr).toMatch(/still running: extension "slow" teardown; exiting with code 70/);
+  });
+
+  it('exits 70 on a second signal during teardown', async () => {
+    const app = startApp({ MODE: 'slow-teardown', PHASE_MS: '20000' });
+    await app.started;
+    app.child.kill('SIGTERM');
+    await app.waitFor('teardown started');
+    await delay(600);
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(70);
+    expect(app.output().stderr).toMatch(
+      /Second SIGTERM received; exiting with code 70\. Still running: extension "slow" teardown/,
+    );
+  });
+});
+
+describe('Entrypoint in a process: logging to a broken stderr', () => {
+  it('a closed pipe (EPIPE): every stop still runs and the exit code is 0', async () => {
+    const app = startApp({ LOG_FLOOD: '1' });
+    await app.started;
+    app.child.stderr!.destroy();
+    await delay(50);
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(0);
+    const { stdout } = app.output();
+    expect(stdout).toContain('worker a stop (InterruptSignalError)');
+    expect(stdout).toContain('worker b stop (InterruptSignalError)');
+    expect(stdout).toContain('closing');
+  });
+
+  it.skipIf(!existsSync('/dev/full'))(
+    'a full disk (/dev/full, ENOSPC): every stop still runs and the exit code is 0',
+    async () => {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const app = startApp({ LOG_FLOOD: '1' }, { stderr: full });
+        await app.started;
+        app.child.kill('SIGTERM');
+        expect(await app.exited).toBe(0);
+        const { stdout } = app.output();
+        expect(stdout).toContain('worker a stop (InterruptSignalError)');
+        expect(stdout).toContain('worker b stop (InterruptSignalError)');
+        expect(stdout).toContain('closing');
+      } finally {
+        closeSync(full);
+      }
+    },
+  );
 });

@@ -7,6 +7,8 @@ import {
   RecurringCallback,
   StrategySkip,
   StrategyStop,
+  setLoggerFactory,
+  sleep,
 } from '../src/index';
 
 beforeEach(() => {
@@ -149,5 +151,130 @@ describe('PeriodicCallback', () => {
     }
     expect(() => periodic.start(10, { delay: -5 })).toThrow(/delay must be .* got -5/);
     expect(periodic.isRunning).toBe(false);
+  });
+});
+
+describe('RecurringCallback and stop()', () => {
+  it('a run cut short by stop() is neither done nor failed, and is not logged', async () => {
+    const lines: string[] = [];
+    const capture = (first: string | object, second?: string) => {
+      lines.push(typeof first === 'string' ? first : (second ?? ''));
+    };
+    const restore = setLoggerFactory(() => ({
+      debug: () => {},
+      info: capture,
+      warn: capture,
+      error: capture,
+    }));
+    try {
+      const callback = new RecurringCallback(
+        (signal) =>
+          new Promise((_, reject) =>
+            signal.addEventListener('abort', () => reject(signal.reason as Error)),
+          ),
+        { name: 'cut-short' },
+      );
+      callback.start(() => 0);
+      await vi.advanceTimersByTimeAsync(1);
+      await callback.stop();
+      expect(stats('cut-short')).toMatchObject({ call_count: 1, done: 0, fail: 0 });
+      expect(lines).toEqual([]);
+    } finally {
+      restore();
+    }
+  });
+
+  it('a PeriodicCallback run cut short by stop() counts no failure', async () => {
+    const periodic = new PeriodicCallback((signal) => sleep(10_000, { signal }), {
+      name: 'periodic-cut',
+    });
+    periodic.start(1000);
+    await vi.advanceTimersByTimeAsync(10);
+    await periodic.stop();
+    expect(stats('periodic-cut')).toMatchObject({ call_count: 1, done: 0, fail: 0 });
+  });
+
+  it('awaiting stop() from inside the callback settles', async () => {
+    let stopped = false;
+    const callback = new RecurringCallback(
+      async () => {
+        await callback.stop();
+        stopped = true;
+      },
+      { name: 'self-stop' },
+    );
+    callback.start(() => 0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(stopped).toBe(true);
+    await callback.finished;
+    expect(callback.isRunning).toBe(false);
+    expect(stats('self-stop')).toMatchObject({ call_count: 1, done: 1, fail: 0 });
+  });
+
+  it('a PeriodicCallback stopped from inside its callback settles too', async () => {
+    let runs = 0;
+    const periodic = new PeriodicCallback(
+      async () => {
+        runs++;
+        await periodic.stop();
+      },
+      { name: 'periodic-self-stop' },
+    );
+    periodic.start(100);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(runs).toBe(1);
+    expect(periodic.isRunning).toBe(false);
+  });
+});
+
+describe('Long durations', () => {
+  it.each([
+    ['2^31 ms', 2 ** 31],
+    ['30 days', 30 * 24 * 3600_000],
+  ])('a PeriodicCallback interval of %s runs once per interval', async (_, interval) => {
+    let runs = 0;
+    const periodic = new PeriodicCallback(() => void runs++, { name: `long-${interval}` });
+    periodic.start(interval);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(runs).toBe(1); // the first run comes at once (delay 0)
+    await vi.advanceTimersByTimeAsync(interval - 501);
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runs).toBe(2);
+    await periodic.stop();
+  });
+
+  it('a PeriodicCallback delay of 2^31 ms holds the first run back that long', async () => {
+    let runs = 0;
+    const periodic = new PeriodicCallback(() => void runs++, { name: 'long-delay' });
+    periodic.start(1000, { delay: 2 ** 31 });
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1);
+    expect(runs).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(runs).toBe(1);
+    await periodic.stop();
+  });
+
+  it('StrategySkip waits a delay beyond 2^31 ms, and Infinity until stop()', async () => {
+    let asked = 0;
+    const callback = new RecurringCallback(() => {}, { name: 'long-skip' });
+    callback.start(() => {
+      asked++;
+      throw new StrategySkip(asked === 1 ? 30 * 24 * 3600_000 : Infinity);
+    });
+    await vi.advanceTimersByTimeAsync(29 * 24 * 3600_000);
+    expect(asked).toBe(1);
+    await vi.advanceTimersByTimeAsync(24 * 3600_000);
+    expect(asked).toBe(2);
+    await vi.advanceTimersByTimeAsync(365 * 24 * 3600_000);
+    expect(asked).toBe(2);
+    await callback.stop();
+    expect(stats('long-skip')).toMatchObject({ call_count: 0 });
+  });
+
+  it('StrategySkip refuses a delay that is not a number >= 0', () => {
+    for (const delay of [-1, Number.NaN, '10' as never]) {
+      expect(() => new StrategySkip(delay)).toThrow(InvalidArgumentError);
+    }
   });
 });
