@@ -100,6 +100,8 @@ export abstract class BaseHTTPService<
   #lastShutdown: HTTPShutdownReport | undefined;
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Set<ServerHttp2Session>();
+  /** Responses not finished yet, to mark them the last on their connection at stop. */
+  readonly #inFlight = new Set<ServerResponse>();
   readonly #onRequest: RequestListener;
   readonly #onResponseClose: (this: ServerResponse) => void;
 
@@ -119,8 +121,10 @@ export abstract class BaseHTTPService<
 
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const service = this;
+    const inFlight = this.#inFlight;
     this.#onResponseClose = function (this: ServerResponse) {
       statistic.in_flight--;
+      inFlight.delete(this);
       const status = this.statusCode;
       if (!(this.writableFinished ?? this.writableEnded)) statistic.aborted++;
       else if (status >= 500) statistic.errors_5xx++;
@@ -131,6 +135,7 @@ export abstract class BaseHTTPService<
       if (this.#healthOnServer !== undefined && this.#answerHealth(request, response)) return;
       statistic.requests++;
       statistic.in_flight++;
+      inFlight.add(response);
       response.on('close', this.#onResponseClose);
       if (this.#stopping) this.#lastOnConnection(request, response);
       let result: unknown;
@@ -225,7 +230,8 @@ export abstract class BaseHTTPService<
     const server = this.#createServer();
     this.#server = server;
     this.#inner = await this.createRequestListener(server);
-    if (this.#stopRequested) throw new InvalidStateError(`${serviceName(this)} was stopped while starting`);
+    if (this.#stopRequested)
+      throw new InvalidStateError(`${serviceName(this)} was stopped while starting`);
     const { address, port } = this.#resolved;
     this.#address = await listen(server, { ...this.options.listen, host: address, port });
     const health = this.#resolved.health;
@@ -241,7 +247,8 @@ export abstract class BaseHTTPService<
         port: health.port,
       });
     }
-    if (this.#stopRequested) throw new InvalidStateError(`${serviceName(this)} was stopped while starting`);
+    if (this.#stopRequested)
+      throw new InvalidStateError(`${serviceName(this)} was stopped while starting`);
     const entrypoint = this.entrypoint;
     if (entrypoint) {
       this.#entrypoint = entrypoint;
@@ -283,6 +290,7 @@ export abstract class BaseHTTPService<
     this.#state = 'stopping';
     this.#stopping = true;
     this.#disconnect();
+    for (const response of this.#inFlight) this.#lastOnConnection(response.req, response);
     const server = this.#server!;
     const { drainDelay, deadline } = this.#budget();
     if (drainDelay > 0) await sleep(drainDelay);
@@ -341,7 +349,8 @@ export abstract class BaseHTTPService<
   /** The drain delay and in-flight deadline, clamped to the entrypoint's shutdownTimeout. */
   #budget(): { drainDelay: number; deadline: number } {
     let { drainDelay, shutdownTimeout: deadline } = this.#resolved;
-    const limit = this.#entrypoint?.options.shutdownTimeout ?? this.entrypoint?.options.shutdownTimeout;
+    const limit =
+      this.#entrypoint?.options.shutdownTimeout ?? this.entrypoint?.options.shutdownTimeout;
     if (limit !== undefined) {
       // Leave the entrypoint a margin to log and to stop the other services.
       const budget = Math.max(0, limit - Math.min(1000, limit * 0.1));
@@ -360,8 +369,10 @@ export abstract class BaseHTTPService<
     const serverOptions = this.options.server ?? {};
     let server: NodeServer;
     if (this.#http2) {
-      server = createSecureServer({ ...serverOptions, ...this.#tls, allowHTTP1: true }, this
-        .#onRequest as never);
+      server = createSecureServer(
+        { ...serverOptions, ...this.#tls, allowHTTP1: true },
+        this.#onRequest as never,
+      );
       server.on('session', (session: ServerHttp2Session) => {
         this.#sessions.add(session);
         session.once('close', () => this.#sessions.delete(session));
@@ -492,6 +503,7 @@ export abstract class BaseHTTPService<
     this.#startPromise = undefined;
     this.#sockets.clear();
     this.#sessions.clear();
+    this.#inFlight.clear();
   }
 
   #url(address: AddressInfo): string {

@@ -11,7 +11,10 @@ import type { HTTPServiceOptions, HTTPSServiceOptions } from './options';
 export type FastifyApplicationOptions = FastifyHttpOptions<HttpServer>;
 
 /** The fastify options a service passes on (everything but how the server is made). */
-export type FastifyOptions = Omit<FastifyApplicationOptions, 'serverFactory' | 'https' | 'http2' | 'http'>;
+export type FastifyOptions = Omit<
+  FastifyApplicationOptions,
+  'serverFactory' | 'https' | 'http2' | 'http'
+>;
 
 /** A fastify instance of any server type, as `createApplication()` returns it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

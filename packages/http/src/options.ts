@@ -107,9 +107,15 @@ export function resolveOptions(options: HTTPServiceOptions): ResolvedOptions {
     min: 0,
     allowInfinity: true,
   });
-  if (options.listen !== undefined && (typeof options.listen !== 'object' || options.listen === null))
+  if (
+    options.listen !== undefined &&
+    (typeof options.listen !== 'object' || options.listen === null)
+  )
     throw new InvalidArgumentError('listen', options.listen, 'an object of listen options');
-  if (options.server !== undefined && (typeof options.server !== 'object' || options.server === null))
+  if (
+    options.server !== undefined &&
+    (typeof options.server !== 'object' || options.server === null)
+  )
     throw new InvalidArgumentError('server', options.server, 'an object of server options');
   const statisticName = options.statisticName ?? null;
   if (statisticName !== null && typeof statisticName !== 'string')
