@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
@@ -34,11 +35,19 @@ export type AiomiscLogger = PinoLogger<'critical' | 'warning'>;
 import { strftime } from './date-format';
 import { LogLevel } from './levels';
 import { LogFormat } from './log-format';
-import { createLineFormatter, type LineFormatOptions, type LogRecord } from './line-format';
+import { Cell, createControl, DRAIN_MARKER, waitForDrain, type DrainResult } from './drain-control';
+import {
+  checkPinoPretty,
+  createLineFormatter,
+  type LineFormatOptions,
+  type LogRecord,
+} from './line-format';
+import { describeError, reportProblem } from './report';
+import { SyncWriter } from './sync-writer';
 import { resolveSyslog, type SyslogOptions } from './syslog-endpoint';
 import type { SyslogEndpoint } from './syslog-sender';
 import type { TransportOptions } from './transport';
-import { wrapLoggingHandler } from './wrap-logging-handler';
+import { isBufferedLogHandler, wrapLoggingHandler } from './wrap-logging-handler';
 
 /**
  * An extra destination for every record, the seed's `handlers=`:
@@ -93,6 +102,21 @@ export interface BasicConfigOptions {
   syslog?: string | SyslogOptions;
   /** Force colour on or off for `color`, `rich` and `rich_tb`. @default FORCE_COLOR / NO_COLOR, else whether the destination is a TTY */
   color?: boolean;
+  /**
+   * How long a destination may take no data at all before the process gives up waiting for it,
+   * in ms: at exit and when `basicConfig` replaces the outputs (buffered mode: the worker's
+   * records), in `flush()`, and in unbuffered mode for a full pipe. As long as the destination
+   * keeps taking data there is no limit. At the bound the records still held are dropped and
+   * their number is written to stderr. `Infinity`: wait for ever.
+   * @default 30000 (env AIOMISC_LOG_DRAIN_TIMEOUT, seconds)
+   */
+  drainTimeout?: number;
+  /**
+   * Path of the transport worker file (`@aiomisc/log/transport`) for buffered mode, for an app
+   * bundled into files where the package's own `dist/transport.js` is not next to the code (see
+   * "Bundling" in the README). @default globalThis.__bundlerPathsOverrides['@aiomisc/log/transport'], else the package's own file
+   */
+  transportWorker?: string;
 }
 
 interface Resolved {
@@ -106,12 +130,18 @@ interface Resolved {
   destination: number | string;
   syslog: SyslogEndpoint | null;
   color: boolean;
+  drainTimeout: number;
+  transportWorker: string | undefined;
 }
 
 interface Sink {
   stream: DestinationStream;
   /** pino numeric level below which this sink skips a record. */
   level: number;
+  /** True when `stream.write` never throws (this package's writers, pino's thread-stream). */
+  safe: boolean;
+  /** Set once a throwing handler was reported. */
+  reported?: boolean;
   flush(): Promise<void>;
   close(): void;
 }
@@ -134,12 +164,25 @@ interface State {
   timestamp: () => string;
   hooked: boolean;
   factoryInstalled: boolean;
+  /** The live buffered workers the exit hook waits for. */
+  transports: Set<TransportHandle>;
+  exitHooked: boolean;
+}
+
+/** A buffered worker as the exit hook and close() see it. */
+interface TransportHandle {
+  stream: ThreadStreamLike;
+  control: Int32Array;
+  drainTimeout: number;
 }
 
 /** What pino.transport() returns (thread-stream), as far as this module uses it. */
 interface ThreadStreamLike extends DestinationStream {
   readonly closed: boolean;
+  readonly destroyed: boolean;
   on(event: 'error', listener: (error: Error) => void): void;
+  once(event: 'close', listener: () => void): void;
+  off(event: 'close', listener: () => void): void;
   flushSync(): void;
   flush(callback: (error?: Error) => void): void;
   end(): void;
@@ -161,7 +204,11 @@ function createOutput(): Output {
         return;
       }
       if (!output.fanOut) return;
-      for (const sink of output.sinks) if (output.lastLevel >= sink.level) sink.stream.write(line);
+      for (const sink of output.sinks) {
+        if (output.lastLevel < sink.level) continue;
+        if (sink.safe) sink.stream.write(line);
+        else writeToHandler(sink, line);
+      }
     },
     flush(callback?: (error?: Error) => void): void {
       Promise.all(output.sinks.map((sink) => sink.flush())).then(
@@ -173,7 +220,9 @@ function createOutput(): Output {
   return output;
 }
 
-const state: State = ((globalThis as unknown as Record<symbol, State | undefined>)[Symbol.for('aiomisc.log.state')] ??= {
+const state: State = ((globalThis as unknown as Record<symbol, State | undefined>)[
+  Symbol.for('aiomisc.log.state')
+] ??= {
   root: undefined,
   loggers: new Map(),
   output: createOutput(),
@@ -182,7 +231,26 @@ const state: State = ((globalThis as unknown as Record<symbol, State | undefined
   timestamp: epochTime,
   hooked: false,
   factoryInstalled: false,
+  transports: new Set(),
+  exitHooked: false,
 });
+state.transports ??= new Set();
+
+/**
+ * A user handler whose `write` throws loses that record only: the logging call does not throw
+ * and the handlers after it still get the record. Reported once per handler on stderr.
+ */
+function writeToHandler(sink: Sink, line: string): void {
+  try {
+    sink.stream.write(line);
+  } catch (error) {
+    if (sink.reported) return;
+    sink.reported = true;
+    reportProblem(
+      `a log handler threw (${describeError(error)}); its records are lost, the other outputs still get them (reported once per handler)`,
+    );
+  }
+}
 
 function colourFromEnvironment(env: NodeJS.ProcessEnv): boolean | undefined {
   const force = env.FORCE_COLOR;
@@ -194,41 +262,61 @@ function colourFromEnvironment(env: NodeJS.ProcessEnv): boolean | undefined {
 function checkHandler(handler: unknown, index: number): LogHandler {
   const argument = `handlers[${index}]`;
   const expected = 'a stream with write(), { stream, level } or { target, options, level }';
-  if (typeof handler !== 'object' || handler === null) throw new InvalidArgumentError(argument, handler, expected);
+  if (typeof handler !== 'object' || handler === null)
+    throw new InvalidArgumentError(argument, handler, expected);
   const record = handler as Record<string, unknown>;
   if (record.level !== undefined) expectOneOf(`${argument}.level`, record.level, LOG_LEVELS);
   if (typeof record.target === 'string') return handler as LogHandler;
   if (typeof record.write === 'function') return handler as LogHandler;
-  if (typeof record.stream === 'object' && record.stream !== null && typeof (record.stream as Record<string, unknown>).write === 'function') {
+  if (
+    typeof record.stream === 'object' &&
+    record.stream !== null &&
+    typeof (record.stream as Record<string, unknown>).write === 'function'
+  ) {
     return handler as LogHandler;
   }
   throw new InvalidArgumentError(argument, handler, expected);
 }
 
-function resolveOptions(options: BasicConfigOptions, env: NodeJS.ProcessEnv = process.env): Resolved {
+function resolveOptions(
+  options: BasicConfigOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Resolved {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError('options', options, 'an object');
   }
-  const level = expectOneOf('level', options.level ?? envChoice('AIOMISC_LOG_LEVEL', LOG_LEVELS, env) ?? LogLevel.default(), LOG_LEVELS);
+  const level = expectOneOf(
+    'level',
+    options.level ?? envChoice('AIOMISC_LOG_LEVEL', LOG_LEVELS, env) ?? LogLevel.default(),
+    LOG_LEVELS,
+  );
   const destination = options.destination ?? 2;
   if (
     !(typeof destination === 'number' && Number.isInteger(destination) && destination >= 0) &&
     !(typeof destination === 'string' && destination !== '')
   ) {
-    throw new InvalidArgumentError('destination', destination, 'a file descriptor (integer >= 0) or a file path');
+    throw new InvalidArgumentError(
+      'destination',
+      destination,
+      'a file descriptor (integer >= 0) or a file path',
+    );
   }
   const fd = typeof destination === 'number' ? destination : -1;
   const format = expectOneOf(
     'logFormat',
-    options.logFormat ?? envChoice('AIOMISC_LOG_FORMAT', LOG_FORMATS, env) ?? LogFormat.default(fd === -1 ? 2 : fd, env),
+    options.logFormat ??
+      envChoice('AIOMISC_LOG_FORMAT', LOG_FORMATS, env) ??
+      LogFormat.default(fd === -1 ? 2 : fd, env),
     LOG_FORMATS,
   );
-  const dateFormat = options.dateFormat !== undefined ? options.dateFormat : env.AIOMISC_LOG_DATE_FORMAT || null;
+  const dateFormat =
+    options.dateFormat !== undefined ? options.dateFormat : env.AIOMISC_LOG_DATE_FORMAT || null;
   if (dateFormat !== null && typeof dateFormat !== 'string') {
     throw new InvalidArgumentError('dateFormat', dateFormat, 'a strftime format string or null');
   }
   const buffered = options.buffered ?? envBoolean('AIOMISC_LOG_BUFFERING', env) ?? true;
-  if (typeof buffered !== 'boolean') throw new InvalidArgumentError('buffered', buffered, 'a boolean');
+  if (typeof buffered !== 'boolean')
+    throw new InvalidArgumentError('buffered', buffered, 'a boolean');
   const bufferSize = expectNumber(
     'bufferSize',
     options.bufferSize ??
@@ -243,24 +331,96 @@ function resolveOptions(options: BasicConfigOptions, env: NodeJS.ProcessEnv = pr
     { min: 0 },
   );
   const handlersOption: unknown = options.handlers ?? [];
-  if (!Array.isArray(handlersOption)) throw new InvalidArgumentError('handlers', handlersOption, 'an array');
+  if (!Array.isArray(handlersOption))
+    throw new InvalidArgumentError('handlers', handlersOption, 'an array');
   const handlers = handlersOption.map((handler, index) => checkHandler(handler, index));
-  const syslog = format === 'syslog' ? resolveSyslog(options.syslog ?? (env.AIOMISC_LOG_SYSLOG || undefined)) : null;
+  const syslog =
+    format === 'syslog'
+      ? resolveSyslog(options.syslog ?? (env.AIOMISC_LOG_SYSLOG || undefined))
+      : null;
   const color = options.color ?? colourFromEnvironment(env) ?? (fd !== -1 && isatty(fd));
   if (typeof color !== 'boolean') throw new InvalidArgumentError('color', color, 'a boolean');
-  return { level, format, dateFormat, buffered, bufferSize, flushInterval, handlers, destination, syslog, color };
+  const drainTimeout = expectNumber(
+    'drainTimeout',
+    options.drainTimeout ??
+      envNumber('AIOMISC_LOG_DRAIN_TIMEOUT', { min: 0, allowInfinity: true }, 1000, env) ??
+      30_000,
+    { min: 0, allowInfinity: true },
+  );
+  const transportWorker = options.transportWorker;
+  if (
+    transportWorker !== undefined &&
+    (typeof transportWorker !== 'string' || transportWorker === '')
+  ) {
+    throw new InvalidArgumentError(
+      'transportWorker',
+      transportWorker,
+      'the path of the @aiomisc/log/transport file',
+    );
+  }
+  if ((format === 'rich' || format === 'rich_tb') && (buffered || syslog)) checkPinoPretty();
+  return {
+    level,
+    format,
+    dateFormat,
+    buffered,
+    bufferSize,
+    flushInterval,
+    handlers,
+    destination,
+    syslog,
+    color,
+    drainTimeout,
+    transportWorker,
+  };
+}
+
+const TRANSPORT_KEY = '@aiomisc/log/transport';
+
+function bundlerOverrides(): Record<string, string | undefined> | undefined {
+  const overrides = (globalThis as { __bundlerPathsOverrides?: unknown }).__bundlerPathsOverrides;
+  return typeof overrides === 'object' && overrides !== null
+    ? (overrides as Record<string, string | undefined>)
+    : undefined;
 }
 
 /**
- * The path of the transport worker module: next to this bundle in `dist`, or in `../dist` when
- * this file runs from `src` (tests, tsx).
+ * The path of the transport worker module: `transportWorker`, else the bundler override
+ * `globalThis.__bundlerPathsOverrides['@aiomisc/log/transport']` (pino's convention for bundled
+ * apps), else next to this module in `dist` (or `../dist` when this file runs from `src`), else
+ * wherever `@aiomisc/log/transport` resolves from here (a bundle deployed with node_modules).
  */
-function transportPath(): string {
+function transportPath(explicit: string | undefined): string {
+  const bundlingHint =
+    `when bundling, emit '${TRANSPORT_KEY}' (its dist/transport.js) as a file of its own and pass its path as ` +
+    `basicConfig({ transportWorker }) or globalThis.__bundlerPathsOverrides['${TRANSPORT_KEY}'] ` +
+    `(see "Bundling" in the @aiomisc/log README), or keep @aiomisc/log external`;
+  if (explicit !== undefined) {
+    if (existsSync(explicit)) return explicit;
+    throw new InvalidStateError(
+      `the @aiomisc/log transport worker ${explicit} (the transportWorker option) was not found; ${bundlingHint}`,
+    );
+  }
+  const override = bundlerOverrides()?.[TRANSPORT_KEY];
+  if (override !== undefined) {
+    if (existsSync(override)) return override;
+    throw new InvalidStateError(
+      `the @aiomisc/log transport worker ${override} (globalThis.__bundlerPathsOverrides['${TRANSPORT_KEY}']) was not found; ${bundlingHint}`,
+    );
+  }
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(here, 'transport.js'), join(here, '..', 'dist', 'transport.js')]) {
+  const candidates = [join(here, 'transport.js'), join(here, '..', 'dist', 'transport.js')];
+  for (const candidate of candidates) {
     if (existsSync(candidate)) return candidate;
   }
-  throw new InvalidStateError(`the @aiomisc/log transport worker is missing next to ${here}; build the package first`);
+  try {
+    return createRequire(import.meta.url).resolve(TRANSPORT_KEY);
+  } catch {
+    // not installed next to this code either
+  }
+  throw new InvalidStateError(
+    `the @aiomisc/log transport worker ${candidates[0]} was not found; ${bundlingHint}`,
+  );
 }
 
 function lineFormatOf(resolved: Resolved): LineFormatOptions | null {
@@ -277,65 +437,186 @@ function lineFormatOf(resolved: Resolved): LineFormatOptions | null {
 
 /**
  * A failing transport worker must not take the application down with an unhandled 'error'
- * event: report it once on stderr (the one place left to report to).
+ * event: report it once on stderr (the one place left to report to). A worker that reported
+ * its own failure to start (control: dead, never started) is not reported twice.
  */
-function reportWorkerErrors(stream: ThreadStreamLike): void {
+function reportWorkerErrors(stream: ThreadStreamLike, control?: Int32Array): void {
   let reported = false;
   stream.on('error', (error: Error) => {
     if (reported) return;
     reported = true;
-    process.stderr.write(`@aiomisc/log: a transport worker failed: ${error?.stack ?? String(error)}\n`);
+    if (
+      control &&
+      Atomics.load(control, Cell.dead) === 1 &&
+      Atomics.load(control, Cell.started) === 0
+    )
+      return;
+    const hint = /worker\.js|Cannot find module/.test(String(error?.message))
+      ? ' (if the app is bundled, see "Bundling" in the @aiomisc/log README)'
+      : '';
+    reportProblem(`a transport worker failed${hint}: ${error?.stack ?? String(error)}`);
   });
 }
 
-function transportSink(options: TransportOptions): Sink {
-  const stream = pino.transport<TransportOptions>({ target: transportPath(), options }) as unknown as ThreadStreamLike;
-  reportWorkerErrors(stream);
+/** Longest wait for a worker that has not started yet (it normally takes well under a second). */
+const startTimeout = 10_000;
+
+/**
+ * Makes the worker write everything it holds and blocks until it has (the main thread's event
+ * loop may be stopped: this runs in the `exit` hook). Bounded by `drainTimeout` without progress.
+ */
+function drainSync(handle: TransportHandle): DrainResult {
+  const { stream, control, drainTimeout } = handle;
+  const pending = (): number => Atomics.load(control, Cell.pending);
+  if (stream.destroyed || stream.closed)
+    return { drained: false, pending: pending(), reason: 'dead' };
+  const startBy = Date.now() + Math.min(drainTimeout, startTimeout);
+  while (Atomics.load(control, Cell.started) === 0) {
+    if (Atomics.load(control, Cell.dead) === 1)
+      return { drained: false, pending: pending(), reason: 'dead' };
+    const left = startBy - Date.now();
+    if (left <= 0) return { drained: false, pending: pending(), reason: 'stalled' };
+    Atomics.wait(control, Cell.drained, Atomics.load(control, Cell.drained), Math.min(left, 50));
+  }
+  const seen = Atomics.load(control, Cell.drained);
+  try {
+    stream.write(DRAIN_MARKER);
+    stream.flushSync();
+  } catch {
+    return { drained: false, pending: pending(), reason: 'dead' };
+  }
+  return waitForDrain(control, seen, drainTimeout);
+}
+
+function reportUndrained(result: DrainResult, handle: TransportHandle, when: string): void {
+  if (result.drained || result.pending === 0) return;
+  const why =
+    result.reason === 'dead'
+      ? 'the transport worker had stopped'
+      : `the destination took no data for ${handle.drainTimeout} ms (drainTimeout)`;
+  reportProblem(`${result.pending} log lines were not written ${when}: ${why}`);
+}
+
+/** At exit, every live worker writes everything it holds before the process goes. */
+function installExitHook(): void {
+  if (state.exitHooked) return;
+  state.exitHooked = true;
+  process.on('exit', () => {
+    for (const handle of state.transports) {
+      state.transports.delete(handle);
+      reportUndrained(drainSync(handle), handle, 'at exit');
+    }
+  });
+}
+
+function transportSink(options: Omit<TransportOptions, 'control'>, resolved: Resolved): Sink {
+  const target = transportPath(resolved.transportWorker);
+  const control = createControl();
+  // pino's own exit hooks end the worker with thread-stream's end(), which gives up after about
+  // ten seconds and would then kill a worker that is still writing; this module's exit hook
+  // waits on shared memory instead, for as long as the destination takes data.
+  const before = new Set(process.listeners('exit'));
+  const stream = pino.transport<TransportOptions>({
+    target,
+    options: { ...options, control },
+    worker: { autoEnd: false },
+  }) as unknown as ThreadStreamLike;
+  for (const listener of process.listeners('exit'))
+    if (!before.has(listener)) process.removeListener('exit', listener);
+  reportWorkerErrors(stream, control);
+  const handle: TransportHandle = { stream, control, drainTimeout: resolved.drainTimeout };
+  state.transports.add(handle);
+  installExitHook();
   return {
     stream,
     level: 0,
-    flush: () =>
-      new Promise<void>((resolve, reject) => {
-        if (stream.closed) {
-          resolve();
-          return;
-        }
-        stream.flush((error?: Error) => (error ? reject(error) : resolve()));
-      }),
+    safe: true,
+    flush: () => flushTransport(handle),
     close: () => {
-      // flushSync first: end() alone returns at once while an async write is scheduled, and the
-      // records would be written after basicConfig() returned instead of before.
-      if (stream.closed) return;
-      stream.flushSync();
-      stream.end();
+      // The old worker writes what it holds before basicConfig returns (bounded like the exit).
+      state.transports.delete(handle);
+      const result = drainSync(handle);
+      reportUndrained(result, handle, 'when logging was reconfigured');
+      if (result.drained) stream.end();
     },
   };
+}
+
+/**
+ * flush() of a worker: settles in every case. It resolves once the worker wrote everything,
+ * once the worker is gone (its failure was reported on stderr), or once the destination took no
+ * data for `drainTimeout` ms (reported with the number of records still waiting).
+ */
+function flushTransport(handle: TransportHandle): Promise<void> {
+  const { stream, control, drainTimeout } = handle;
+  return new Promise<void>((resolve) => {
+    if (stream.destroyed || stream.closed) {
+      resolve();
+      return;
+    }
+    let progress = Atomics.load(control, Cell.progress);
+    let idleSince = Date.now();
+    const done = (): void => {
+      clearInterval(watch);
+      stream.off('close', done);
+      resolve();
+    };
+    const watch = setInterval(() => {
+      if (Atomics.load(control, Cell.dead) === 1) {
+        done();
+        return;
+      }
+      const current = Atomics.load(control, Cell.progress);
+      const now = Date.now();
+      if (current !== progress || Atomics.load(control, Cell.pending) === 0) {
+        progress = current;
+        idleSince = now;
+      } else if (now - idleSince >= drainTimeout) {
+        reportProblem(
+          `flush() stopped waiting: ${Atomics.load(control, Cell.pending)} log lines are still waiting for a destination that took no data for ${drainTimeout} ms (drainTimeout)`,
+        );
+        done();
+      }
+    }, 100);
+    watch.unref();
+    stream.once('close', done);
+    try {
+      stream.flush(() => done());
+    } catch {
+      done();
+    }
+  });
 }
 
 function formatSink(resolved: Resolved): Sink {
   const lineFormat = lineFormatOf(resolved);
   if (resolved.buffered || resolved.syslog) {
     // syslog always goes through the worker: the network is never written from the hot path.
-    return transportSink({
-      lineFormat,
-      destination: resolved.destination,
-      syslog: resolved.syslog,
-      bufferSize: resolved.buffered ? resolved.bufferSize : 1,
-      flushInterval: resolved.buffered ? resolved.flushInterval : 0,
-    });
+    return transportSink(
+      {
+        lineFormat,
+        destination: resolved.destination,
+        syslog: resolved.syslog,
+        bufferSize: resolved.buffered ? resolved.bufferSize : 1,
+        flushInterval: resolved.buffered ? resolved.flushInterval : 0,
+      },
+      resolved,
+    );
   }
   const { destination } = resolved;
-  const boom =
-    typeof destination === 'number'
-      ? pino.destination({ fd: destination, sync: true })
-      : pino.destination({ dest: destination, sync: true, mkdir: true, append: true });
-  const close = (): void => {
-    boom.flushSync();
-    if (typeof destination === 'string') boom.end();
-  };
-  if (lineFormat === null) {
-    return { stream: boom, level: 0, flush: () => Promise.resolve(boom.flushSync()), close };
+  let writer: SyncWriter;
+  try {
+    writer = new SyncWriter(destination, resolved.drainTimeout);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      'destination',
+      destination,
+      `a file that can be opened for appending (${describeError(error)})`,
+    );
   }
+  const close = (): void => writer.close();
+  const flush = (): Promise<void> => Promise.resolve();
+  if (lineFormat === null) return { stream: writer, level: 0, safe: true, flush, close };
   const render = createLineFormatter(lineFormat);
   const stream: DestinationStream = {
     write(line: string): void {
@@ -345,45 +626,82 @@ function formatSink(resolved: Resolved): Sink {
       } catch {
         text = line;
       }
-      boom.write(text);
+      writer.write(text);
     },
   };
-  return { stream, level: 0, flush: () => Promise.resolve(boom.flushSync()), close };
+  return { stream, level: 0, safe: true, flush, close };
 }
 
-function handlerSinks(handlers: readonly LogHandler[], buffering: { bufferSize: number; flushInterval: number } | null): Sink[] {
+type Flushable = DestinationStream & {
+  flushSync?: () => void;
+  flush?: ((callback?: (error?: Error | null) => void) => unknown) | (() => unknown);
+};
+
+/**
+ * Flushes a user handler however it can be: `flushSync()` (sonic-boom), else `flush()` (a
+ * {@link wrapLoggingHandler} handler, a promise-returning flush) or `flush(callback)` (pino's
+ * destinations). A handler that fails to flush is reported once, never thrown.
+ */
+async function flushHandler(sink: Sink, stream: Flushable): Promise<void> {
+  try {
+    if (typeof stream.flushSync === 'function') {
+      stream.flushSync();
+      return;
+    }
+    const flush = stream.flush;
+    if (typeof flush !== 'function') return;
+    if (flush.length === 0) {
+      await (flush).call(stream);
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      (flush as (callback: (error?: Error | null) => void) => unknown).call(stream, (error) =>
+        error ? reject(error) : resolve(),
+      );
+    });
+  } catch (error) {
+    if (sink.reported) return;
+    sink.reported = true;
+    reportProblem(
+      `a log handler failed to flush (${describeError(error)}) (reported once per handler)`,
+    );
+  }
+}
+
+function handlerSinks(
+  handlers: readonly LogHandler[],
+  buffering: { bufferSize: number; flushInterval: number } | null,
+): Sink[] {
   const sinks: Sink[] = [];
   const targets: { target: string; options: Record<string, unknown>; level: string }[] = [];
   let targetLevel = Infinity;
   for (const handler of handlers) {
-    const level = pino.levels.values[LogLevel.toPino((handler as { level?: LogLevelName }).level ?? 'notset')]!;
+    const level =
+      pino.levels.values[LogLevel.toPino((handler as { level?: LogLevelName }).level ?? 'notset')]!;
     if ('target' in handler) {
-      targets.push({ target: handler.target, options: handler.options ?? {}, level: LogLevel.toPino(handler.level ?? 'notset') });
+      targets.push({
+        target: handler.target,
+        options: handler.options ?? {},
+        level: LogLevel.toPino(handler.level ?? 'notset'),
+      });
       targetLevel = Math.min(targetLevel, level);
       continue;
     }
     const stream = 'stream' in handler ? handler.stream : handler;
-    const flushable = stream as DestinationStream & { flushSync?: () => void };
-    if (buffering) {
-      // the seed buffers each user handler in buffered mode (wrap_logging_handler)
-      const buffered = wrapLoggingHandler(stream, buffering);
-      sinks.push({
-        stream: buffered,
-        level,
-        flush: () => {
-          buffered.flush();
-          return Promise.resolve(flushable.flushSync?.());
-        },
-        close: () => buffered.close(),
-      });
-      continue;
-    }
-    sinks.push({
-      stream,
+    // The seed buffers each user handler in buffered mode (wrap_logging_handler); one the user
+    // already wrapped is used as it is, not wrapped twice.
+    const wrapped =
+      buffering && !isBufferedLogHandler(stream)
+        ? wrapLoggingHandler(stream, buffering)
+        : undefined;
+    const sink: Sink = {
+      stream: wrapped ?? stream,
       level,
-      flush: () => Promise.resolve(flushable.flushSync?.()),
-      close: () => undefined,
-    });
+      safe: wrapped !== undefined,
+      flush: () => flushHandler(sink, (wrapped ?? stream)),
+      close: () => wrapped?.close(),
+    };
+    sinks.push(sink);
   }
   if (targets.length > 0) {
     let stream: ThreadStreamLike;
@@ -400,7 +718,19 @@ function handlerSinks(handlers: readonly LogHandler[], buffering: { bufferSize: 
     sinks.push({
       stream,
       level: targetLevel,
-      flush: () => new Promise<void>((resolve) => stream.flush(() => resolve())),
+      safe: true,
+      flush: () =>
+        new Promise<void>((resolve) => {
+          if (stream.destroyed || stream.closed) {
+            resolve();
+            return;
+          }
+          stream.once('close', resolve);
+          stream.flush(() => {
+            stream.off('close', resolve);
+            resolve();
+          });
+        }),
       close: () => {
         if (!stream.closed) stream.end();
       },
@@ -425,7 +755,10 @@ function installExceptionHook(): void {
   // buffered mode, flushed by the exit hook) before Node prints it and exits.
   process.on('uncaughtExceptionMonitor', (error, origin) => {
     try {
-      getLogger('unhandled').fatal({ err: error, origin }, `Unhandled exception: ${error?.message ?? String(error)}`);
+      getLogger('unhandled').fatal(
+        { err: error, origin },
+        `Unhandled exception: ${error?.message ?? String(error)}`,
+      );
     } catch {
       // logging must never mask the original error
     }
@@ -470,7 +803,13 @@ export function basicConfig(options: BasicConfigOptions = {}): AiomiscLogger {
     // Handlers first: a target pino cannot resolve throws here, before any worker was started,
     // and the previous configuration stays in place.
     const extra = handlerSinks(resolved.handlers, resolved.buffered ? resolved : null);
-    const sinks = resolved.format === 'disabled' ? extra : [formatSink(resolved), ...extra];
+    let sinks: Sink[];
+    try {
+      sinks = resolved.format === 'disabled' ? extra : [formatSink(resolved), ...extra];
+    } catch (error) {
+      for (const sink of extra) sink.close();
+      throw error;
+    }
     const previous = state.output.sinks;
     state.output.sinks = sinks;
     state.sinkKey = key;
@@ -478,19 +817,25 @@ export function basicConfig(options: BasicConfigOptions = {}): AiomiscLogger {
     for (const sink of previous) sink.close();
   }
   const { output } = state;
-  output.fanOut = output.sinks.length > 1 || output.sinks.some((sink) => sink.level > levelValue);
+  // A user handler is always called through the fan-out, which catches what it throws.
+  output.fanOut =
+    output.sinks.length > 1 || output.sinks.some((sink) => sink.level > levelValue || !sink.safe);
   output.single = !output.fanOut && output.sinks.length === 1 ? output.sinks[0]!.stream : undefined;
   (output as unknown as Record<symbol, boolean>)[needsMetadata] = output.fanOut;
   state.timestamp =
     resolved.format === 'json' && resolved.dateFormat !== null
-      ? ((dateFormat: string) => () => `,"time":${JSON.stringify(strftime(dateFormat, Date.now()))}`)(resolved.dateFormat)
+      ? (
+          (dateFormat: string) => () =>
+            `,"time":${JSON.stringify(strftime(dateFormat, Date.now()))}`
+        )(resolved.dateFormat)
       : epochTime;
   // Child loggers inherit the time function from the root through their prototype, so setting
   // it here reaches every logger without a wrapper call per record.
   (root as unknown as Record<symbol, () => string>)[pino.symbols.timeSym] = state.timestamp;
   // Likewise the stream: with one output and no per-handler level, pino writes straight into it
   // (sonic-boom or the transport's thread-stream), exactly as raw pino does.
-  (root as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] = output.single ?? output;
+  (root as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym] =
+    output.single ?? output;
   root.level = level;
   for (const logger of state.loggers.values()) logger.level = level;
   installExceptionHook();
@@ -535,5 +880,6 @@ export function getLogger(name?: string): AiomiscLogger {
  * ```
  */
 export async function flush(): Promise<void> {
+  // Every sink's flush settles and never rejects: failures are reported on stderr.
   await Promise.all(state.output.sinks.map((sink) => sink.flush()));
 }

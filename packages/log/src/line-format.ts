@@ -135,7 +135,9 @@ export function codeFrame(stack: string, colorize: boolean, context = 3): string
     const first = Math.max(1, lineNumber - context);
     const last = Math.min(lines.length, lineNumber + context);
     const width = String(last).length;
-    const out = [`${colorize ? ansi.cyan : ''}${file}:${lineNumber}:${column}${colorize ? ansi.reset : ''}`];
+    const out = [
+      `${colorize ? ansi.cyan : ''}${file}:${lineNumber}:${column}${colorize ? ansi.reset : ''}`,
+    ];
     for (let n = first; n <= last; n++) {
       const marker = n === lineNumber ? '❱' : ' ';
       const text = `${marker} ${String(n).padStart(width)} │ ${lines[n - 1]}`;
@@ -184,7 +186,10 @@ export function createLineFormatter(options: LineFormatOptions): (record: LogRec
       // service's stdout/stderr; every line of a multi-line record needs its own prefix.
       return (record) => {
         const prefix = `<${syslogSeverity(record.level)}>`;
-        const text = withError(`${record.name ? `${record.name}: ` : ''}${record.msg ?? ''}${extras(record)}`, record);
+        const text = withError(
+          `${record.name ? `${record.name}: ` : ''}${record.msg ?? ''}${extras(record)}`,
+          record,
+        );
         return `${prefix}${text.replaceAll('\n', `\n${prefix}`)}\n`;
       };
     case 'syslog':
@@ -214,16 +219,57 @@ function createSyslogFormatter(options: LineFormatOptions): (record: LogRecord) 
   };
 }
 
-function createRichFormatter(options: LineFormatOptions, dateFormat: string | null): (record: LogRecord) => string {
+const missingPinoPretty = (cause: unknown): Error =>
+  new Error(
+    'the rich and rich_tb log formats need pino-pretty, an optional peer dependency of @aiomisc/log that is not installed: ' +
+      'run `npm install pino-pretty` (or pnpm add / yarn add), or choose another logFormat',
+    { cause },
+  );
+
+/**
+ * Throws the error that names the package to install when pino-pretty cannot be resolved
+ * (checked on the main thread before a buffered worker is started with a rich format).
+ * @internal
+ */
+export function checkPinoPretty(): void {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+  } catch (error) {
+    throw missingPinoPretty(error);
+  }
+}
+
+function loadPinoPretty(): typeof PinoPretty {
+  try {
+    return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND')
+      throw missingPinoPretty(error);
+    throw error;
+  }
+}
+
+function createRichFormatter(
+  options: LineFormatOptions,
+  dateFormat: string | null,
+): (record: LogRecord) => string {
   const stamp = cachedStrftime(dateFormat ?? '');
-  // Loaded on first use: json and the other formats never pay for pino-pretty's start-up.
-  const pinoPretty = createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+  // Loaded on first use, and only here: pino-pretty is optional, and json and the other formats
+  // never pay for its start-up.
+  const pinoPretty = loadPinoPretty();
   const pretty = pinoPretty.prettyFactory({
     colorize: options.colorize,
     translateTime: false,
     ignore: 'pid,hostname',
     customLevels: { NOTSET: 10, DEBUG: 20, INFO: 30, WARNING: 40, ERROR: 50, CRITICAL: 60 },
-    customColors: { NOTSET: 'gray', DEBUG: 'blue', INFO: 'green', WARNING: 'yellow', ERROR: 'red', CRITICAL: 'bgRed' },
+    customColors: {
+      NOTSET: 'gray',
+      DEBUG: 'blue',
+      INFO: 'green',
+      WARNING: 'yellow',
+      ERROR: 'red',
+      CRITICAL: 'bgRed',
+    },
     useOnlyCustomProps: false,
     customPrettifiers: {
       time: (value) => (dateFormat ? stamp(Number(value)) : JSON.stringify(value)),
@@ -234,7 +280,11 @@ function createRichFormatter(options: LineFormatOptions, dateFormat: string | nu
     let text = pretty(record);
     if (tracebacks && record.err?.stack) {
       const frame = codeFrame(record.err.stack, options.colorize);
-      if (frame) text += `${frame.split('\n').map((line) => `    ${line}`).join('\n')}\n`;
+      if (frame)
+        text += `${frame
+          .split('\n')
+          .map((line) => `    ${line}`)
+          .join('\n')}\n`;
     }
     return text;
   };

@@ -5,7 +5,8 @@
 import { registerLogging } from './register-logging';
 
 /** Shown by `aiomisc-plugins`. */
-export const description = 'Configures @aiomisc/log from the entrypoint log* options and flushes it at stop';
+export const description =
+  'Configures @aiomisc/log from the entrypoint log* options and flushes it at stop';
 
 /**
  * Registers the logging extension (see `registerLogging`).

@@ -28,7 +28,9 @@ export const LOGGING_EXTENSION = 'aiomisc.log';
  * await using ep = await entrypoint({ logFormat: 'json', logLevel: 'debug' }).start();
  * ```
  */
-export function registerLogging(defaults: Pick<BasicConfigOptions, 'destination' | 'syslog' | 'color'> = {}): () => void {
+export function registerLogging(
+  defaults: Pick<BasicConfigOptions, 'destination' | 'syslog' | 'color'> = {},
+): () => void {
   return registerExtension({
     name: LOGGING_EXTENSION,
     configureLogging(options: LoggingOptions) {

@@ -22,7 +22,6 @@ export interface SyslogOptions {
   appName?: string;
 }
 
-
 const defaultAppName = (): string => {
   const script = process.argv[1];
   return script ? (script.split(/[\\/]/).pop() ?? process.title) : process.title;
@@ -41,13 +40,21 @@ export function resolveSyslog(value: string | SyslogOptions | undefined): Syslog
     try {
       url = new URL(value);
     } catch {
-      throw new InvalidArgumentError('syslog', value, 'a URL such as "udp://127.0.0.1:514" or "tcp://host:port"');
+      throw new InvalidArgumentError(
+        'syslog',
+        value,
+        'a URL such as "udp://127.0.0.1:514" or "tcp://host:port"',
+      );
     }
     const protocol = url.protocol.replace(/:$/, '');
     if (protocol !== 'udp' && protocol !== 'tcp') {
       throw new InvalidArgumentError('syslog', value, 'a udp:// or tcp:// URL');
     }
-    options = { protocol, host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : 514 };
+    options = {
+      protocol,
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port ? Number(url.port) : 514,
+    };
   } else if (value !== undefined) {
     if (typeof value !== 'object' || value === null) {
       throw new InvalidArgumentError('syslog', value, 'a URL string or { protocol, host, port }');
@@ -55,7 +62,8 @@ export function resolveSyslog(value: string | SyslogOptions | undefined): Syslog
     options = value;
   }
   const protocol = options.protocol ?? 'udp';
-  if (protocol !== 'udp' && protocol !== 'tcp') throw new InvalidArgumentError('syslog.protocol', protocol, 'one of udp, tcp');
+  if (protocol !== 'udp' && protocol !== 'tcp')
+    throw new InvalidArgumentError('syslog.protocol', protocol, 'one of udp, tcp');
   const port = options.port ?? 514;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new InvalidArgumentError('syslog.port', port, 'an integer >= 1 <= 65535');
@@ -64,5 +72,11 @@ export function resolveSyslog(value: string | SyslogOptions | undefined): Syslog
   if (!Number.isInteger(facility) || facility < 0 || facility > 23) {
     throw new InvalidArgumentError('syslog.facility', facility, 'an integer >= 0 <= 23');
   }
-  return { protocol, host: options.host || '127.0.0.1', port, facility, appName: options.appName ?? defaultAppName() };
+  return {
+    protocol,
+    host: options.host || '127.0.0.1',
+    port,
+    facility,
+    appName: options.appName ?? defaultAppName(),
+  };
 }

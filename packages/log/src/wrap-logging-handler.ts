@@ -1,4 +1,10 @@
-import { expectNumber, InvalidArgumentError, Statistic } from '@aiomisc/core';
+import {
+  expectNumber,
+  InvalidArgumentError,
+  setLongTimeout,
+  Statistic,
+  type LongTimeout,
+} from '@aiomisc/core';
 import type { DestinationStream } from 'pino';
 
 /** Counters of a {@link wrapLoggingHandler} buffer (the seed's ThreadedHandler statistics). */
@@ -32,7 +38,13 @@ export interface BufferedLogHandler extends DestinationStream {
 }
 
 const live = new Set<BufferedLogHandler>();
+const made = new WeakSet<object>();
 let exitHooked = false;
+
+/** True for a handler made by {@link wrapLoggingHandler} (basicConfig does not wrap it again). @internal */
+export function isBufferedLogHandler(stream: unknown): stream is BufferedLogHandler {
+  return typeof stream === 'object' && stream !== null && made.has(stream);
+}
 
 /**
  * The seed's `wrap_logging_handler`: keeps the records meant for `handler` (any pino destination
@@ -48,16 +60,23 @@ let exitHooked = false;
  * basicConfig({ logFormat: 'json', handlers: [handler] });
  * ```
  */
-export function wrapLoggingHandler(handler: DestinationStream, options: WrapLoggingHandlerOptions = {}): BufferedLogHandler {
+export function wrapLoggingHandler(
+  handler: DestinationStream,
+  options: WrapLoggingHandlerOptions = {},
+): BufferedLogHandler {
   if (typeof handler !== 'object' || handler === null || typeof handler.write !== 'function') {
     throw new InvalidArgumentError('handler', handler, 'a stream with write()');
   }
-  const bufferSize = expectNumber('bufferSize', options.bufferSize ?? 1024, { min: 1, integer: true });
+  const bufferSize = expectNumber('bufferSize', options.bufferSize ?? 1024, {
+    min: 1,
+    integer: true,
+  });
   const flushInterval = expectNumber('flushInterval', options.flushInterval ?? 200, { min: 0 });
   const statistic = new BufferedHandlerStatistic(options.statisticName);
   let pending: string[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimeout | undefined;
   let closed = false;
+  const inner = handler as DestinationStream & { flushSync?: () => void };
 
   const wrapped: BufferedLogHandler = {
     statistic,
@@ -66,12 +85,11 @@ export function wrapLoggingHandler(handler: DestinationStream, options: WrapLogg
       pending.push(line);
       if (closed || pending.length >= bufferSize || flushInterval === 0) wrapped.flush();
       else if (!timer) {
-        timer = setTimeout(() => wrapped.flush(), flushInterval);
-        timer.unref();
+        timer = setLongTimeout(() => wrapped.flush(), flushInterval).unref();
       }
     },
     flush(): void {
-      clearTimeout(timer);
+      timer?.clear();
       timer = undefined;
       if (pending.length === 0) return;
       const batch = pending;
@@ -84,6 +102,12 @@ export function wrapLoggingHandler(handler: DestinationStream, options: WrapLogg
           statistic.errors++;
         }
       }
+      // a wrapped sonic-boom (or anything with flushSync) gets the records to its destination too
+      try {
+        inner.flushSync?.();
+      } catch {
+        // e.g. a sonic-boom still opening its file: it writes the records once it is open
+      }
     },
     close(): void {
       wrapped.flush();
@@ -92,6 +116,7 @@ export function wrapLoggingHandler(handler: DestinationStream, options: WrapLogg
     },
   };
   live.add(wrapped);
+  made.add(wrapped);
   if (!exitHooked) {
     exitHooked = true;
     process.on('exit', () => {
