@@ -33,8 +33,17 @@ export { CronCallback } from './jobs/cron-callback';
 export { CronCallbackStatistic } from './jobs/cron-statistic';
 export { CronService } from './jobs/cron-service';
 export { PeriodicService } from './jobs/periodic-service';
+export {
+  ProcessService,
+  ProcessStartError,
+  RespawningProcessService,
+} from './jobs/process-service';
 
 export type { CronStartOptions } from './jobs/cron-callback';
 export type { CronRegisterOptions, CronServiceOptions } from './jobs/cron-service';
 export type { PeriodicServiceOptions } from './jobs/periodic-service';
+export type {
+  ProcessServiceOptions,
+  RespawningProcessServiceOptions,
+} from './jobs/process-service';
 export type { CronLockOptions, RedisLockClient } from './jobs/redis-lock';
