@@ -1,5 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { expectNumber, getLogger, InvalidArgumentError, Statistic } from '@aiomisc/core';
+import {
+  expectNumber,
+  getLogger,
+  InvalidArgumentError,
+  setLongTimeout,
+  Statistic,
+  type LongTimeout,
+} from '@aiomisc/core';
 import { AcquireTimeoutError } from './errors/acquire-timeout-error';
 import { PoolClosedError } from './errors/pool-closed-error';
 
@@ -75,6 +82,18 @@ type Grant<TInstance> = Slot<TInstance> | 'create';
 interface Waiter<TInstance> {
   resolve(grant: Grant<TInstance>): void;
   reject(error: unknown): void;
+}
+
+/**
+ * One `acquire()` that could not be served at once: it ends (a slot, or an error) when its
+ * work ends, or earlier when its timeout, its signal or `close()` gives up on it. Work that
+ * goes on after that (a hanging create or check) returns its instance to the pool when done.
+ */
+interface Attempt<TInstance> {
+  done: boolean;
+  /** Its place in the wait queue, while it waits there. */
+  waiter: Waiter<TInstance> | undefined;
+  finish(error: unknown, slot?: Slot<TInstance>): void;
 }
 
 class Lease<TInstance> implements PoolLease<TInstance> {
@@ -158,6 +177,8 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
   readonly #idle: Array<Slot<TInstance>> = [];
   readonly #used = new Set<Slot<TInstance>>();
   readonly #waiters: Array<Waiter<TInstance>> = [];
+  /** Acquires in progress beyond the fast path; close() ends them. */
+  readonly #attempts = new Set<Attempt<TInstance>>();
   #size = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -223,7 +244,27 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
     statistic.submitted++;
     const started = performance.now();
     try {
-      const slot = await this.#take(options);
+      const timeout = options?.timeout;
+      if (timeout !== undefined) expectNumber('timeout', timeout, { min: 0 });
+      const signal = options?.signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal))
+        throw new InvalidArgumentError('signal', signal, 'an AbortSignal');
+      if (this.#closed) throw new PoolClosedError();
+      signal?.throwIfAborted();
+      // The common case, an idle instance with nothing to check, is served at once.
+      let slot: Slot<TInstance> | undefined;
+      if (this.#waiters.length === 0 && !this.#hasCheck) {
+        while (this.#idle.length > 0) {
+          const idle = this.#idle.shift()!;
+          if (!this.#expired(idle)) {
+            slot = idle;
+            break;
+          }
+          void this.#destroy(idle);
+        }
+      }
+      if (slot) this.#used.add(slot);
+      else slot = await this.#attempt(timeout, signal);
       statistic.success++;
       return new Lease(this, slot);
     } catch (error) {
@@ -255,10 +296,53 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
     }
   }
 
-  async #take(options: AcquireOptions | undefined): Promise<Slot<TInstance>> {
+  /** An acquire that waits, creates or checks, bounded by its timeout, signal and close(). */
+  #attempt(timeout: number | undefined, signal: AbortSignal | undefined): Promise<Slot<TInstance>> {
+    return new Promise<Slot<TInstance>>((resolve, reject) => {
+      let timer: LongTimeout | undefined;
+      const onAbort = (): void => attempt.finish(signal!.reason);
+      const attempt: Attempt<TInstance> = {
+        done: false,
+        waiter: undefined,
+        finish: (error, slot) => {
+          if (attempt.done) return;
+          attempt.done = true;
+          this.#attempts.delete(attempt);
+          timer?.clear();
+          signal?.removeEventListener('abort', onAbort);
+          const waiter = attempt.waiter;
+          if (waiter) {
+            attempt.waiter = undefined;
+            const index = this.#waiters.indexOf(waiter);
+            if (index !== -1) this.#waiters.splice(index, 1);
+            waiter.reject(error);
+          }
+          if (slot) {
+            this.#used.add(slot);
+            resolve(slot);
+          } else {
+            reject(error);
+          }
+        },
+      };
+      this.#attempts.add(attempt);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (timeout !== undefined)
+        timer = setLongTimeout(() => attempt.finish(new AcquireTimeoutError(timeout)), timeout);
+      this.#take(attempt).then(
+        (slot) => {
+          // Given up while creating or checking: the instance is not lost, it goes back.
+          if (attempt.done) this.#release(slot);
+          else attempt.finish(undefined, slot);
+        },
+        (error: unknown) => attempt.finish(error),
+      );
+    });
+  }
+
+  async #take(attempt: Attempt<TInstance>): Promise<Slot<TInstance>> {
     for (;;) {
       if (this.#closed) throw new PoolClosedError();
-      options?.signal?.throwIfAborted();
       let grant: Grant<TInstance>;
       if (this.#waiters.length === 0 && this.#idle.length > 0) {
         grant = this.#idle.shift()!;
@@ -267,54 +351,29 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
         this.#statistic.instances = this.#size;
         grant = 'create';
       } else {
-        grant = await this.#wait(options);
+        // Rejected when the attempt ends while waiting (finish() leaves the queue first).
+        grant = await new Promise<Grant<TInstance>>((resolve, reject) => {
+          attempt.waiter = { resolve, reject };
+          this.#waiters.push(attempt.waiter);
+        });
+        attempt.waiter = undefined;
       }
       const slot = grant === 'create' ? await this.#create() : grant;
       if (this.#expired(slot)) {
         void this.#destroy(slot);
+        if (attempt.done) throw new PoolClosedError();
         continue;
       }
-      if (grant !== 'create' && this.#hasCheck && !(await this.#check(slot))) continue;
+      if (grant !== 'create' && this.#hasCheck && !(await this.#check(slot))) {
+        if (attempt.done) throw new PoolClosedError();
+        continue;
+      }
       if (this.#closed) {
         void this.#destroy(slot);
         throw new PoolClosedError();
       }
-      this.#used.add(slot);
       return slot;
     }
-  }
-
-  #wait(options: AcquireOptions | undefined): Promise<Grant<TInstance>> {
-    const signal = options?.signal;
-    const timeout = options?.timeout;
-    if (timeout !== undefined) expectNumber('timeout', timeout, { min: 0 });
-    return new Promise<Grant<TInstance>>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const cleanup = (): void => {
-        if (timer) clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: Waiter<TInstance> = {
-        resolve: (grant) => {
-          cleanup();
-          resolve(grant);
-        },
-        reject: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const leave = (error: unknown): void => {
-        const index = this.#waiters.indexOf(waiter);
-        if (index !== -1) this.#waiters.splice(index, 1);
-        waiter.reject(error);
-      };
-      const onAbort = (): void => leave(signal!.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (timeout !== undefined)
-        timer = setTimeout(() => leave(new AcquireTimeoutError(timeout)), timeout);
-      this.#waiters.push(waiter);
-    });
   }
 
   async #create(): Promise<Slot<TInstance>> {
@@ -401,6 +460,9 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
+    // Waiting, creating or checking: each acquire ends now; a create or check still running
+    // destroys its instance when it is done (the pool is closed).
+    for (const attempt of [...this.#attempts]) attempt.finish(new PoolClosedError());
     for (const waiter of this.#waiters.splice(0)) waiter.reject(new PoolClosedError());
     const slots = [...this.#idle.splice(0), ...this.#used];
     this.#closing = Promise.all(slots.map((slot) => this.#destroy(slot))).then(() => undefined);

@@ -252,4 +252,110 @@ describe('PoolBase', () => {
       true,
     );
   });
+
+  describe('an acquire whose create or check never settles', () => {
+    class HangingPool extends PoolBase<Resource> {
+      hangCreate = true;
+      hangCheck = false;
+      destroyed: number[] = [];
+      pendingCreates: Array<(resource: Resource) => void> = [];
+      nextId = 1;
+
+      protected createInstance(): Promise<Resource> {
+        const resource = { id: this.nextId++, healthy: true };
+        if (!this.hangCreate) return Promise.resolve(resource);
+        return new Promise((resolve) => this.pendingCreates.push(() => resolve(resource)));
+      }
+
+      protected destroyInstance(instance: Resource): Promise<void> {
+        this.destroyed.push(instance.id);
+        return Promise.resolve();
+      }
+
+      protected override checkInstance(): Promise<boolean> {
+        return this.hangCheck ? new Promise(() => undefined) : Promise.resolve(true);
+      }
+    }
+
+    it('is ended by its timeout, its signal, and close()', async () => {
+      const pool = new HangingPool({ maxSize: 4 });
+      const timed = caught(pool.acquire({ timeout: 20 }));
+      const controller = new AbortController();
+      const aborted = caught(pool.acquire({ signal: controller.signal }));
+      const plain = caught(pool.acquire());
+      const timeoutError = await timed;
+      expect(AcquireTimeoutError.isInstance(timeoutError)).toBe(true);
+      const reason = new Error('gave up');
+      controller.abort(reason);
+      expect(await aborted).toBe(reason);
+      await pool.close();
+      expect(PoolClosedError.isInstance(await plain)).toBe(true);
+      // The creates finish late: their instances are destroyed, not leaked.
+      for (const finish of pool.pendingCreates) finish({ id: 0, healthy: true });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(pool.destroyed.sort()).toEqual([1, 2, 3]);
+    });
+
+    it('gives a late instance back to the pool when its acquirer left', async () => {
+      const pool = new HangingPool({ maxSize: 1 });
+      expect(AcquireTimeoutError.isInstance(await caught(pool.acquire({ timeout: 10 })))).toBe(
+        true,
+      );
+      expect(pool.size).toBe(1);
+      const next = pool.acquire();
+      pool.pendingCreates[0]!({ id: 0, healthy: true });
+      const lease = await next;
+      expect(lease.instance.id).toBe(1);
+      lease.release();
+      await pool.close();
+    });
+
+    it('is ended the same way while checking an idle instance', async () => {
+      const pool = new HangingPool({ maxSize: 1 });
+      pool.hangCreate = false;
+      (await pool.acquire()).release();
+      pool.hangCheck = true;
+      expect(AcquireTimeoutError.isInstance(await caught(pool.acquire({ timeout: 10 })))).toBe(
+        true,
+      );
+      const pending = caught(pool.acquire());
+      await pool.close();
+      expect(PoolClosedError.isInstance(await pending)).toBe(true);
+    });
+  });
+
+  it('rejects a bad timeout at once, busy or not', async () => {
+    const pool = new TestPool({ maxSize: 1 });
+    for (const timeout of ['soon', -1, Number.NaN]) {
+      const error = await caught(pool.acquire({ timeout: timeout as never }));
+      expect(InvalidArgumentError.isInstance(error)).toBe(true);
+      expect(error.argument).toBe('timeout');
+    }
+    const holder = await pool.acquire();
+    const error = await caught(pool.acquire({ timeout: 'soon' as never }));
+    expect(InvalidArgumentError.isInstance(error)).toBe(true);
+    expect(pool.pending).toBe(0);
+    expect(
+      InvalidArgumentError.isInstance(await caught(pool.acquire({ signal: 'no' as never }))),
+    ).toBe(true);
+    holder.release();
+    await pool.close();
+  });
+
+  it('keeps a timeout of 2^31 ms and more (no 1 ms clamp)', async () => {
+    vi.useFakeTimers();
+    const pool = new TestPool({ maxSize: 1 });
+    const holder = await pool.acquire();
+    let settled = false;
+    const waiter = pool.acquire({ timeout: 2 ** 31 }).finally(() => (settled = true));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(settled).toBe(false);
+    holder.release();
+    const again = await waiter;
+    const other = caught(pool.acquire({ timeout: 2 ** 31 + 5 }));
+    await vi.advanceTimersByTimeAsync(2 ** 31 + 5);
+    expect(AcquireTimeoutError.isInstance(await other)).toBe(true);
+    again.release();
+    await pool.close();
+  });
 });

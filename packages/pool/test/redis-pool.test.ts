@@ -1,8 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, Socket } from 'node:net';
+import { startRedisServer, systemCommand } from '@aiomisc/test-kit';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PoolBase } from './helpers';
+import { AcquireTimeoutError, caught, PoolBase, PoolClosedError } from './helpers';
 
 type Redis = ReturnType<typeof createClient>;
 
@@ -36,55 +35,22 @@ class RedisPool extends PoolBase<Redis> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+const available = systemCommand('redis-server', { install: 'apt-get install redis-server' });
 
-async function waitForPort(port: number): Promise<void> {
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-      socket.connect(port, '127.0.0.1');
-    });
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-let server: ChildProcess;
+let server: Awaited<ReturnType<typeof startRedisServer>> | undefined;
 let url: string;
 
 beforeAll(async () => {
-  const port = await freePort();
-  server = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  url = `redis://127.0.0.1:${port}`;
-  await waitForPort(port);
+  if (!available) return;
+  server = await startRedisServer();
+  url = server.url;
 });
 
 afterAll(async () => {
-  if (server.exitCode === null) {
-    const exited = new Promise((resolve) => server.once('exit', resolve));
-    server.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
 });
 
-describe('PoolBase with a real Redis server', () => {
+describe.skipIf(!available)('PoolBase with a real Redis server', () => {
   it('sets and gets through pooled connections, as the seed example does', async () => {
     await using pool = new RedisPool(url);
     {
@@ -126,5 +92,34 @@ describe('PoolBase with a real Redis server', () => {
     expect(await second.instance.ping()).toBe('PONG');
     second.release();
     expect(pool.connections).toHaveLength(2);
+  });
+
+  it('a frozen server (SIGSTOP): acquire timeouts and signals end hanging creates and checks, close() ends the rest', async () => {
+    const pool = new RedisPool(url, 2);
+    const idle = await pool.acquire();
+    idle.release();
+    server!.pause();
+    try {
+      // The idle connection's PING check hangs; so does connecting a new one once the
+      // check's connection is taken.
+      const checking = caught(pool.acquire({ timeout: 200 }));
+      const creating = caught(pool.acquire({ timeout: 200 }));
+      const controller = new AbortController();
+      const aborted = caught(pool.acquire({ signal: controller.signal }));
+      const plain = caught(pool.acquire());
+      expect(AcquireTimeoutError.isInstance(await checking)).toBe(true);
+      expect(AcquireTimeoutError.isInstance(await creating)).toBe(true);
+      const reason = new Error('gave up');
+      controller.abort(reason);
+      expect(await aborted).toBe(reason);
+      const closing = pool.close();
+      expect(PoolClosedError.isInstance(await plain)).toBe(true);
+      expect(pool.pending).toBe(0);
+      server!.resume();
+      await closing;
+    } finally {
+      server!.resume();
+    }
+    for (const client of pool.connections) if (client.isOpen) client.destroy();
   });
 });
