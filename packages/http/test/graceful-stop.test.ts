@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { entrypoint, setLoggerFactory, sleep, type Logger } from '@aiomisc/core';
+import { entrypoint, setLoggerFactory, sleep } from '@aiomisc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { HTTPService, type HTTPServiceOptions, type RequestListener } from '../src/index';
-import { connectOutcome, deferred, rawClient, urlOf } from './helpers';
+import { connectOutcome, rawClient, urlOf } from './helpers';
 
 const started: { stop(): Promise<void> }[] = [];
 afterEach(async () => {
@@ -71,9 +71,7 @@ function captureLogs(): {
     warn: make('warn'),
     error: make('error'),
   };
-  const restore = setLoggerFactory((name) =>
-    name === 'aiomisc.http' ? (logger as Logger) : (logger as Logger),
-  );
+  const restore = setLoggerFactory(() => logger);
   return { lines, restore };
 }
 
