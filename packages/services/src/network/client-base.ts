@@ -119,7 +119,10 @@ export abstract class ClientBase<TOptions extends ClientOptions> extends Service
     this.#ending = false;
     socket.on('error', (error: Error) => {
       statistic.errors++;
-      clientLog.debug({ err: error }, `${this.constructor.name}: connection to ${this.peer} failed`);
+      clientLog.debug(
+        { err: error },
+        `${this.constructor.name}: connection to ${this.peer} failed`,
+      );
     });
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     this.#closed = closed;
@@ -133,9 +136,9 @@ export abstract class ClientBase<TOptions extends ClientOptions> extends Service
     };
     try {
       const result = this.handleConnection(socket, signal);
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+      if (result !== undefined && typeof result.then === 'function') {
         this.#busy = true;
-        await (result as Promise<void>).then(undefined, fail);
+        await result.then(undefined, fail);
       }
     } catch (error) {
       fail(error);

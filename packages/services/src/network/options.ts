@@ -34,7 +34,9 @@ export function validateListen(
   if (options.port === undefined && !hasSock) {
     throw new InvalidArgumentError('port', undefined, 'a port (0 for a free one) or a `sock`');
   }
-  const port = hasSock ? 0 : expectNumber('port', options.port, { min: 0, max: 65535, integer: true });
+  const port = hasSock
+    ? 0
+    : expectNumber('port', options.port, { min: 0, max: 65535, integer: true });
   return { address, port, gracefulTimeout: validateGracefulTimeout(options.gracefulTimeout) };
 }
 

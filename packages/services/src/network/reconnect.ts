@@ -45,7 +45,8 @@ export function reconnectPolicy(options: ReconnectOptions | undefined): Reconnec
       integer: true,
       allowInfinity: true,
     }),
-    giveup: value.giveup === undefined ? undefined : expectFunction('reconnect.giveup', value.giveup),
+    giveup:
+      value.giveup === undefined ? undefined : expectFunction('reconnect.giveup', value.giveup),
   };
 }
 

@@ -75,7 +75,8 @@ class Flow {
     }
     if (this.proxy.paused) return;
     const now = performance.now();
-    while (this.#queue.length > 0 && this.#queue[0]!.due <= now) this.#write(this.#queue.shift()!.data);
+    while (this.#queue.length > 0 && this.#queue[0]!.due <= now)
+      this.#write(this.#queue.shift()!.data);
     if (this.#queue.length > 0) {
       this.#timer = setLongTimeout(() => this.flush(), this.#queue[0]!.due - now);
     } else if (this.#ended && !this.target.destroyed) {

@@ -1,6 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 
-import { InvalidArgumentError, InvalidStateError, Service, getLogger, setLongTimeout } from '@aiomisc/core';
+import {
+  InvalidArgumentError,
+  InvalidStateError,
+  Service,
+  getLogger,
+  setLongTimeout,
+} from '@aiomisc/core';
 
 import type { BoundAddress, ListenOptions } from './options';
 import { formatPeer, stopDeadline, validateListen } from './options';
@@ -207,9 +213,9 @@ export abstract class TCPServer<
       this.#handlerFailed(socket, error);
       return;
     }
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+    if (result !== undefined && typeof result.then === 'function') {
       connection.busy = true;
-      (result as Promise<void>).then(
+      result.then(
         () => {
           connection.busy = false;
           if (this.#closing) this.#end(connection);

@@ -37,7 +37,9 @@ function resolveTls(options: TLSClientFileOptions): ReturnType<typeof tlsClientO
   servername?: string;
 } {
   const resolved = tlsClientOptions(options);
-  return options.servername === undefined ? resolved : { ...resolved, servername: options.servername };
+  return options.servername === undefined
+    ? resolved
+    : { ...resolved, servername: options.servername };
 }
 
 /**

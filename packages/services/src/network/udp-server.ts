@@ -75,7 +75,11 @@ export abstract class UDPServer<
    * Runs for each datagram. Return a promise to have stop wait for it (until `gracefulTimeout`);
    * `signal` is aborted when the server stops.
    */
-  abstract handleDatagram(data: Buffer, rinfo: RemoteInfo, signal: AbortSignal): void | Promise<void>;
+  abstract handleDatagram(
+    data: Buffer,
+    rinfo: RemoteInfo,
+    signal: AbortSignal,
+  ): void | Promise<void>;
 
   /**
    * The bound `{ address, family, port }`.
@@ -178,9 +182,9 @@ export abstract class UDPServer<
       this.#failed(rinfo, error);
       return;
     }
-    if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+    if (result !== undefined && typeof result.then === 'function') {
       this.#pending++;
-      (result as Promise<void>).then(
+      result.then(
         () => this.#settled(),
         (error: unknown) => {
           this.#failed(rinfo, error);

@@ -54,6 +54,7 @@ export async function unusedPort(options: UnusedPortOptions = {}): Promise<numbe
   });
   const bound = server.address();
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!bound || typeof bound !== 'object') throw new InvalidArgumentError('address', address, 'a bindable address');
+  if (!bound || typeof bound !== 'object')
+    throw new InvalidArgumentError('address', address, 'a bindable address');
   return bound.port;
 }

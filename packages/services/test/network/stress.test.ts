@@ -28,7 +28,10 @@ afterEach(() => logs.restore());
 describe('TCPServer under load', () => {
   it('stops with 1,000 open connections (idle and mid-transfer) within its deadline, no fd left', async () => {
     const baseline = fdCount();
-    const servers = [new Echo({ port: 0, gracefulTimeout: 1000 }), new BusyEcho({ port: 0, gracefulTimeout: 1000 })];
+    const servers = [
+      new Echo({ port: 0, gracefulTimeout: 1000 }),
+      new BusyEcho({ port: 0, gracefulTimeout: 1000 }),
+    ];
     for (const server of servers) await server.start();
     const sockets: Socket[] = [];
     const writers: NodeJS.Timeout[] = [];

@@ -10,9 +10,9 @@ import type { TLSServerOptions } from '../../src/index';
 import { closed, expectFdsBackTo, fdCount, recordLogs, roundTrip, waitFor } from './helpers';
 
 class SecureEcho extends TLSServer {
-  peers: (string | undefined)[] = [];
+  peers: string[] = [];
   handleClient(socket: TLSSocket) {
-    this.peers.push(socket.getPeerCertificate()?.subject?.CN);
+    this.peers.push(String(socket.getPeerCertificate()?.subject?.CN));
     socket.pipe(socket);
   }
 }
@@ -168,11 +168,19 @@ describe.skipIf(!hasOpenssl)('TLSServer', () => {
 
   it('fails at construction on a missing cert file, verify without a CA, a bad handshakeTimeout', () => {
     const cases: [TLSServerOptions, string, unknown][] = [
-      [{ port: 0, cert: '/nonexistent/server.crt', key: certs.server.key }, 'cert', '/nonexistent/server.crt'],
+      [
+        { port: 0, cert: '/nonexistent/server.crt', key: certs.server.key },
+        'cert',
+        '/nonexistent/server.crt',
+      ],
       [{ port: 0, cert: certs.server.cert, key: certs.server.key, verify: true }, 'verify', true],
       [{ port: 0, key: certs.server.key }, 'cert', undefined],
       [{ port: 70000, cert: certs.server.cert, key: certs.server.key }, 'port', 70000],
-      [{ port: 0, cert: certs.server.cert, key: certs.server.key, handshakeTimeout: 0 }, 'handshakeTimeout', 0],
+      [
+        { port: 0, cert: certs.server.cert, key: certs.server.key, handshakeTimeout: 0 },
+        'handshakeTimeout',
+        0,
+      ],
     ];
     for (const [options, argument, value] of cases) {
       let caught: unknown;

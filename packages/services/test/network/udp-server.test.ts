@@ -147,7 +147,8 @@ describe('UDPServer', () => {
     const server = new Echo({ port: 0 });
     await server.start();
     const socket = await client();
-    for (const size of [0, 1, 1500, 65_000]) socket.send(Buffer.alloc(size, 1), server.address().port, '127.0.0.1');
+    for (const size of [0, 1, 1500, 65_000])
+      socket.send(Buffer.alloc(size, 1), server.address().port, '127.0.0.1');
     await waitFor(() => server.statistic.received === 4);
     expect(await ask(socket, server.address().port, 'after')).toBe('after');
     socket.close();
