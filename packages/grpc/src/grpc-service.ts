@@ -363,13 +363,24 @@ export class GRPCService extends Service<GRPCServiceOptions> {
     if (this.options.health) {
       for (const name of ['', ...names]) this.#health.set(name, 'SERVING');
     }
+    // health turns NOT_SERVING as soon as the entrypoint's stop begins, before PRE_STOP
+    // receivers and the other services' stops run
+    void this.entrypoint?.closing().then(() => {
+      if (this.#server === server) this.#notServing();
+    });
+  }
+
+  #notServing(): void {
+    for (const [name] of this.#health.entries()) this.#health.set(name, 'NOT_SERVING');
   }
 
   async #shutdown(): Promise<void> {
-    await this.#starting?.catch(() => {});
+    // no await before the health change when nothing is starting: NOT_SERVING is visible as
+    // soon as stop() returns its promise
+    if (this.#starting) await this.#starting.catch(() => {});
     const server = this.#server;
     if (!server) return;
-    for (const [name] of this.#health.entries()) this.#health.set(name, 'NOT_SERVING');
+    this.#notServing();
     this.#health.endWatches();
     await closeServer(server, this.#stopDeadline());
     this.#server = undefined;

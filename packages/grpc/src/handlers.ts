@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { GRPCMethodStatistic } from './statistic';
 
@@ -109,10 +110,10 @@ export function wrapHandler(
   handler: GRPCHandler,
   statistic: GRPCMethodStatistic,
 ): grpc.UntypedHandleCall {
-  if (method.responseStream) return wrapStreaming(handler, statistic);
+  if (method.responseStream) return wrapStreaming(handler, statistic, method.requestStream);
   return handler.length >= 2
     ? wrapCallbackReply(handler, statistic)
-    : wrapAsyncReply(handler, statistic, method.originalName ?? method.path);
+    : wrapAsyncReply(handler, statistic, method.path.slice(method.path.lastIndexOf('/') + 1));
 }
 
 function wrapAsyncReply(
@@ -198,9 +199,20 @@ function wrapCallbackReply(
 function wrapStreaming(
   handler: GRPCHandler,
   statistic: GRPCMethodStatistic,
+  bidi: boolean,
 ): grpc.handleServerStreamingCall<unknown, unknown> {
   return (serverCall) => {
     const call = serverCall as unknown as WritableCall;
+    // Node's default async iterator destroys the stream once the requests end, and a
+    // destroyed call can no longer send its replies or its status.
+    if (bidi) {
+      const duplex = serverCall as unknown as Duplex;
+      Object.defineProperty(duplex, Symbol.asyncIterator, {
+        value: () => duplex.iterator({ destroyOnReturn: false }),
+        configurable: true,
+        writable: true,
+      });
+    }
     statistic.calls++;
     statistic.in_flight++;
     let settled = false;

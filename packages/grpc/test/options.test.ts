@@ -1,0 +1,168 @@
+import * as grpc from '@grpc/grpc-js';
+import { freePort } from '@aiomisc/test-kit';
+import { InvalidArgumentError, InvalidStateError } from '@aiomisc/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BindError, GRPCService, UnknownServiceError, type GRPCServiceOptions } from '../src/index';
+import { occupyPort, portIsFree, protos, unary, Greeter } from './helpers';
+
+const greeter = protos.service('helloworld.Greeter');
+const hello = { SayHello: async () => ({ message: 'hi' }) };
+const cleanups: (() => unknown)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function invalidArgument(run: () => unknown, argument: string): void {
+  let caught: unknown;
+  try {
+    run();
+  } catch (error) {
+    caught = error;
+  }
+  expect(InvalidArgumentError.isInstance(caught), String(caught)).toBe(true);
+  expect((caught as InvalidArgumentError).argument).toBe(argument);
+}
+
+describe('GRPCService options', () => {
+  it.each([
+    ['compression', { compression: 'brotli' }],
+    ['reflection', { reflection: 'yes' }],
+    ['health', { health: 1 }],
+    ['stopTimeout', { stopTimeout: -1 }],
+    ['stopTimeout', { stopTimeout: Number.NaN }],
+    ['stopTimeout', { stopTimeout: '5s' }],
+    ['statisticName', { statisticName: 5 }],
+    ['options', { options: 'grpc.max_receive_message_length=1' }],
+  ])('rejects a bad %s with an error naming it', (argument, options) => {
+    invalidArgument(() => new GRPCService(options as unknown as GRPCServiceOptions), argument);
+  });
+
+  it('takes defaults from a subclass', () => {
+    class Reflecting extends GRPCService {
+      static override defaults: GRPCServiceOptions = { reflection: true, stopTimeout: 5 };
+    }
+    const service = new Reflecting({ health: true });
+    expect(service.options).toMatchObject({ reflection: true, health: true, stopTimeout: 5 });
+  });
+
+  it('rejects bad addresses, credentials, definitions and implementations', () => {
+    const service = new GRPCService();
+    invalidArgument(() => service.addInsecurePort(''), 'address');
+    invalidArgument(() => service.addInsecurePort(8080 as unknown as string), 'address');
+    invalidArgument(() => service.addSecurePort('127.0.0.1:0', {} as never), 'credentials');
+    invalidArgument(
+      () => service.addSecurePort('127.0.0.1:0', { cert: 'x', key: 'y', ca: 5 } as never),
+      'credentials.ca',
+    );
+    invalidArgument(() => service.addService({} as never, hello), 'definition');
+    invalidArgument(() => service.addService('helloworld.Greeter' as never, hello), 'definition');
+    invalidArgument(() => service.addService(greeter, null as never), 'implementation');
+    invalidArgument(
+      () => service.addService(greeter, { SayHello: 'hi' } as never),
+      'implementation.SayHello',
+    );
+    expect(() => service.addService(greeter, { SayGoodbye: async () => ({}) })).toThrow(
+      /helloworld\.Greeter has no method "SayGoodbye"; it defines SayHello/,
+    );
+    try {
+      service.addService(greeter, { SayGoodbye: async () => ({}) });
+    } catch (error) {
+      expect(UnknownServiceError.isInstance(error)).toBe(true);
+    }
+    service.addService(greeter, { sayHello: async () => ({ message: 'camel' }) });
+    invalidArgument(() => service.addService(greeter, hello), 'definition');
+    invalidArgument(() => service.setServingStatus('', 'SERVICE_UNKNOWN'), 'status');
+  });
+
+  it('asks for the package definition of a service that reflection cannot find', () => {
+    const service = new GRPCService({ reflection: true });
+    const copy = { ...greeter };
+    invalidArgument(() => service.addService(copy, hello), 'packageDefinition');
+    service.addService(copy, hello, { packageDefinition: protos.packageDefinition });
+  });
+
+  it('refuses to start without a port, twice, or to change a running server', async () => {
+    const service = new GRPCService();
+    service.addService(greeter, hello);
+    await expect(service.start()).rejects.toSatisfy((error) => InvalidStateError.isInstance(error));
+    service.addInsecurePort('127.0.0.1:0');
+    await service.start();
+    cleanups.push(() => service.stop());
+    await expect(service.start()).rejects.toSatisfy((error) => InvalidStateError.isInstance(error));
+    expect(() => service.addInsecurePort('127.0.0.1:0')).toThrow(InvalidStateError);
+    expect(() => service.addService(protos.service('test.numbers.Numbers'), {})).toThrow(
+      /must be called before start/,
+    );
+  });
+
+  it('answers UNIMPLEMENTED for a method without a handler', async () => {
+    const service = new GRPCService();
+    service.addService(greeter, {});
+    service.addInsecurePort('127.0.0.1:0');
+    await service.start();
+    cleanups.push(() => service.stop());
+    const client = new Greeter(
+      `127.0.0.1:${service.ports[0]!.port}`,
+      grpc.credentials.createInsecure(),
+    );
+    cleanups.push(() => client.close());
+    await expect(unary(client, 'SayHello', { name: 'x' })).rejects.toMatchObject({
+      code: grpc.status.UNIMPLEMENTED,
+    });
+  });
+});
+
+describe('GRPCService binding', () => {
+  it('rejects an address in use with a BindError naming it, and binds nothing', async () => {
+    const taken = await occupyPort();
+    cleanups.push(() => taken.close());
+    const service = new GRPCService({ health: true });
+    service.addService(greeter, hello);
+    service.addInsecurePort(`127.0.0.1:${taken.port}`);
+    let caught: unknown;
+    await service.start().catch((error: unknown) => (caught = error));
+    expect(BindError.isInstance(caught), String(caught)).toBe(true);
+    expect((caught as BindError).address).toBe(`127.0.0.1:${taken.port}`);
+    expect((caught as BindError).message).toMatch(/EADDRINUSE/);
+    expect(service.server).toBeUndefined();
+    expect(service.ports).toEqual([]);
+    await service.stop();
+  });
+
+  it('closes the first port again when the second one is in use', async () => {
+    const first = await freePort();
+    const taken = await occupyPort();
+    cleanups.push(() => taken.close());
+    const service = new GRPCService();
+    service.addService(greeter, hello);
+    service.addInsecurePort(`127.0.0.1:${first}`);
+    service.addInsecurePort(`127.0.0.1:${taken.port}`);
+    await expect(service.start()).rejects.toSatisfy((error) => BindError.isInstance(error));
+    expect(await portIsFree(first)).toBe(true);
+    expect(service.server).toBeUndefined();
+  });
+
+  it('rejects an address that cannot be resolved', async () => {
+    const service = new GRPCService();
+    service.addService(greeter, hello);
+    service.addInsecurePort('not a host:::x');
+    await expect(service.start()).rejects.toSatisfy((error) => BindError.isInstance(error));
+  });
+
+  it('binds one service on several addresses, IPv4 and localhost', async () => {
+    const service = new GRPCService();
+    service.addService(greeter, hello);
+    service.addInsecurePort('127.0.0.1:0').addInsecurePort('localhost:0');
+    await service.start();
+    cleanups.push(() => service.stop());
+    const [a, b] = service.ports;
+    expect(a!.port).toBeGreaterThan(0);
+    expect(b!.port).toBeGreaterThan(0);
+    for (const port of [a!.port, b!.port]) {
+      const client = new Greeter(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      cleanups.push(() => client.close());
+      expect(await unary(client, 'SayHello', {})).toEqual({ message: 'hi' });
+    }
+  });
+});
