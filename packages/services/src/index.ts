@@ -38,6 +38,7 @@ export {
   ProcessStartError,
   RespawningProcessService,
 } from './jobs/process-service';
+export { SDWatchdogService } from './jobs/sd-watchdog-service';
 
 export type { CronStartOptions } from './jobs/cron-callback';
 export type { CronRegisterOptions, CronServiceOptions } from './jobs/cron-service';
@@ -46,4 +47,5 @@ export type {
   ProcessServiceOptions,
   RespawningProcessServiceOptions,
 } from './jobs/process-service';
+export type { SDWatchdogServiceOptions } from './jobs/sd-watchdog-service';
 export type { CronLockOptions, RedisLockClient } from './jobs/redis-lock';
