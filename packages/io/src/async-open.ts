@@ -138,7 +138,7 @@ async function createCore(
     return new PlainCore(handle, size, mode.kind === 'a');
   }
   if (mode.kind === 'r') return new CompressedReadCore(handle, compression);
-  return new CompressedWriteCore(handle, compression, createCompressor(compression, level));
+  return new CompressedWriteCore(handle, compression, await createCompressor(compression, level));
 }
 
 function resolvePath(path: unknown): string {

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { expectNumber, expectOneOf } from '@aiomisc/core';
@@ -79,24 +78,26 @@ export function appendable(compression: Compression): boolean {
   return compression !== 'brotli';
 }
 
-interface LzmaNative {
-  createCompressor(options: { preset: number; threads?: number }): Duplex;
-  createDecompressor(options: { flags: number }): Duplex;
-  CONCATENATED: number;
+interface Liblzma {
+  createXz(options: { preset: number }, streamOptions: { highWaterMark: number }): Duplex;
+  createUnxz(options: undefined, streamOptions: { highWaterMark: number }): Duplex;
 }
 
-let lzmaModule: LzmaNative | undefined;
+let liblzma: Promise<Liblzma> | undefined;
 
-function lzma(): LzmaNative {
-  // Loaded on first use: the native binding is only needed by LZMA files.
-  lzmaModule ??= createRequire(import.meta.url)('lzma-native') as LzmaNative;
-  return lzmaModule;
+function xz(): Promise<Liblzma> {
+  // Loaded on first use (an ES module with a native binding, needed by LZMA files only).
+  liblzma ??= import('node-liblzma') as Promise<Liblzma>;
+  return liblzma;
 }
 
 type ZstdFactory = (options: { chunkSize: number; params: Record<number, number> }) => Duplex;
 
 /** A compressing Transform for `compression` at `level`. @internal */
-export function createCompressor(compression: Exclude<Compression, 'none'>, level: number): Duplex {
+export async function createCompressor(
+  compression: Exclude<Compression, 'none'>,
+  level: number,
+): Promise<Duplex> {
   switch (compression) {
     case 'gzip':
       return zlib.createGzip({ level, chunkSize: CHUNK_SIZE });
@@ -117,12 +118,14 @@ export function createCompressor(compression: Exclude<Compression, 'none'>, leve
     case 'bz2':
       return createBzip2Stream('compress', level, CHUNK_SIZE);
     case 'lzma':
-      return lzma().createCompressor({ preset: level });
+      return (await xz()).createXz({ preset: level }, { highWaterMark: CHUNK_SIZE });
   }
 }
 
 /** A decompressing Transform for `compression`. @internal */
-export function createDecompressor(compression: Exclude<Compression, 'none'>): Duplex {
+export async function createDecompressor(
+  compression: Exclude<Compression, 'none'>,
+): Promise<Duplex> {
   switch (compression) {
     case 'gzip':
       return zlib.createGunzip({ chunkSize: CHUNK_SIZE });
@@ -136,7 +139,8 @@ export function createDecompressor(compression: Exclude<Compression, 'none'>): D
     case 'bz2':
       return createBzip2Stream('decompress', 0, CHUNK_SIZE);
     case 'lzma':
-      return lzma().createDecompressor({ flags: lzma().CONCATENATED });
+      // Concatenated .xz streams (as `a` mode writes them) are read as one, like `xz -d` does.
+      return (await xz()).createUnxz(undefined, { highWaterMark: CHUNK_SIZE });
   }
 }
 

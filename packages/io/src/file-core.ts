@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
-import type { Duplex, Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { InvalidArgumentError } from '@aiomisc/core';
 import { CHUNK_SIZE, createDecompressor, syncFlush, type Compression } from './compression';
@@ -144,11 +144,11 @@ export abstract class FileCore {
   abstract abort(): Promise<void>;
 }
 
-function negativePosition(target: number): InvalidArgumentError {
+function negativePosition(offset: number, target: number): InvalidArgumentError {
   return new InvalidArgumentError(
     'offset',
-    target,
-    'a seek to a position >= 0 (the target position was negative)',
+    offset,
+    `an offset that leads to a position >= 0 (it leads to ${target})`,
   );
 }
 
@@ -167,6 +167,18 @@ export async function writeFully(
       position === null ? null : position + done,
     );
     done += bytesWritten;
+  }
+}
+
+/** The file's bytes from the start, read with positional reads (the handle stays open). */
+async function* readChunks(handle: FileHandle): AsyncGenerator<Buffer> {
+  let position = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(CHUNK_SIZE);
+    const { bytesRead } = await handle.read(chunk, 0, CHUNK_SIZE, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield bytesRead === CHUNK_SIZE ? chunk : chunk.subarray(0, bytesRead);
   }
 }
 
@@ -240,7 +252,7 @@ export class PlainCore extends FileCore {
     if (whence === 1) base = this.position;
     else if (whence === 2) base = this.size = (await this.handle.stat()).size;
     const target = base + offset;
-    if (target < 0) throw negativePosition(target);
+    if (target < 0) throw negativePosition(offset, target);
     this.moveTo(target);
     return target;
   }
@@ -294,12 +306,11 @@ export class CompressedReadCore extends FileCore {
 
   protected async nextChunk(): Promise<Buffer> {
     if (!this.chunks) {
-      this.source = this.handle.createReadStream({
-        start: 0,
-        autoClose: false,
+      this.source = Readable.from(readChunks(this.handle), {
+        objectMode: false,
         highWaterMark: CHUNK_SIZE,
       });
-      this.decoder = createDecompressor(this.compression);
+      this.decoder = await createDecompressor(this.compression);
       // Errors reach the reader through the iterator; the callback only keeps them handled.
       pipeline(this.source, this.decoder, () => {});
       this.chunks = (this.decoder as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -337,7 +348,7 @@ export class CompressedReadCore extends FileCore {
       base = this.length;
     }
     const target = base + offset;
-    if (target < 0) throw negativePosition(target);
+    if (target < 0) throw negativePosition(offset, target);
     const bufferStart = this.position - this.cursor;
     if (target >= bufferStart && target <= bufferStart + this.buffer.length) {
       this.moveTo(target);

@@ -1,0 +1,220 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as zlib from 'node:zlib';
+import { systemCommand } from '@aiomisc/test-kit';
+import { describe, expect, it } from 'vitest';
+import { asyncOpen, Compression, UnsupportedOperationError } from '../src/index';
+import { expectInvalidArgument, tempDir } from './helpers';
+
+const zstd = typeof (zlib as unknown as Record<string, unknown>).createZstdCompress === 'function';
+const streaming = [
+  Compression.GZIP,
+  Compression.BZ2,
+  Compression.LZMA,
+  Compression.BROTLI,
+  ...(zstd ? [Compression.ZSTD] : []),
+];
+const all = [Compression.NONE, ...streaming];
+
+function sample(lines: number): string {
+  return Array.from({ length: lines }, (_, i) => `${i} żółw ${'~'.repeat(i % 50)}\n`).join('');
+}
+
+describe('compression round trips', () => {
+  for (const compression of all) {
+    it(`round-trips ${compression} through w, x and a, in text and binary`, async () => {
+      const dir = tempDir();
+      const text = sample(3000);
+      for (const binary of [false, true]) {
+        const b = binary ? 'b' : '';
+        const path = join(dir, `data.${b}${compression}`);
+        const toData = (value: string): never => (binary ? Buffer.from(value) : value) as never;
+        const x = await asyncOpen(path, `x${b}`, { compression });
+        await x.write(toData(text));
+        expect(await x.tell()).toBe(Buffer.byteLength(text));
+        await x.close();
+
+        const r = await asyncOpen(path, `r${b}`, { compression });
+        expect(String(await r.read())).toBe(text);
+        await r.close();
+
+        const w = await asyncOpen(path, `w${b}`, { compression });
+        for (const line of text.split(/(?<=\n)/)) await w.write(toData(line));
+        await w.close();
+        const lines = await asyncOpen(path, `r${b}`, { compression });
+        let count = 0;
+        for await (const line of lines) {
+          expect(String(line)).toBe(`${count} żółw ${'~'.repeat(count % 50)}\n`);
+          count++;
+        }
+        expect(count).toBe(3000);
+        await lines.close();
+
+        if (compression === Compression.BROTLI) continue;
+        const a = await asyncOpen(path, `a${b}`, { compression });
+        await a.write(toData('appended\n'));
+        await a.close();
+        const again = await asyncOpen(path, `r${b}`, { compression });
+        expect(String(await again.read())).toBe(`${text}appended\n`);
+        await again.close();
+      }
+    });
+  }
+
+  for (const compression of streaming) {
+    it(`refuses the + modes with ${compression}, naming the mode`, async () => {
+      const path = join(tempDir(), 'plus');
+      for (const mode of ['r+', 'w+', 'a+', 'x+', 'r+b', 'wb+']) {
+        await expectInvalidArgument(asyncOpen(path, mode, { compression }), 'mode', mode);
+      }
+    });
+
+    it(`round-trips an empty ${compression} file`, async () => {
+      const path = join(tempDir(), 'empty');
+      await (await asyncOpen(path, 'wb', { compression })).close();
+      const reader = await asyncOpen(path, 'rb', { compression });
+      expect((await reader.read()).length).toBe(0);
+      expect(await reader.readline()).toEqual(Buffer.alloc(0));
+      await reader.close();
+    });
+
+    it(`rejects a corrupt ${compression} file with an error on read`, async () => {
+      const path = join(tempDir(), 'corrupt');
+      const writer = await asyncOpen(path, 'wb', { compression });
+      await writer.write(Buffer.from(sample(2000)));
+      await writer.close();
+      const bytes = readFileSync(path);
+      const middle = Math.floor(bytes.length / 2);
+      for (let i = middle; i < middle + 32 && i < bytes.length; i++) bytes[i] = bytes[i]! ^ 0x5a;
+      writeFileSync(path, bytes);
+      const reader = await asyncOpen(path, 'rb', { compression });
+      await expect(reader.read()).rejects.toBeInstanceOf(Error);
+      await reader.close();
+
+      writeFileSync(path, 'this is not compressed at all, just text\n'.repeat(10));
+      const garbage = await asyncOpen(path, 'rb', { compression });
+      await expect(garbage.read()).rejects.toBeInstanceOf(Error);
+      await garbage.close();
+    });
+
+    it(`seeks in a ${compression} file being read: forwards, backwards (re-reading) and from the end`, async () => {
+      const path = join(tempDir(), 'seek');
+      const data = Buffer.from(sample(20_000));
+      const writer = await asyncOpen(path, 'wb', { compression });
+      await writer.write(data);
+      await writer.close();
+      const reader = await asyncOpen(path, 'rb', { compression });
+      expect(reader.seekable()).toBe(true);
+      expect(await reader.seek(200_000)).toBe(200_000);
+      expect(await reader.read(10)).toEqual(data.subarray(200_000, 200_010));
+      expect(await reader.seek(5)).toBe(5);
+      expect(await reader.read(10)).toEqual(data.subarray(5, 15));
+      expect(await reader.seek(100, 1)).toBe(115);
+      expect(await reader.tell()).toBe(115);
+      expect(await reader.seek(-10, 2)).toBe(data.length - 10);
+      expect(await reader.read()).toEqual(data.subarray(data.length - 10));
+      expect(await reader.seek(data.length + 100)).toBe(data.length);
+      await reader.close();
+    });
+
+    it(`seeks forwards only while writing ${compression}, writing zeros as Python's gzip does`, async () => {
+      const path = join(tempDir(), 'seekw');
+      const writer = await asyncOpen(path, 'wb', { compression });
+      expect(writer.seekable()).toBe(false);
+      await writer.write(Buffer.from('ab'));
+      expect(await writer.seek(5)).toBe(5);
+      expect(await writer.seek(1, 1)).toBe(6);
+      await writer.write(Buffer.from('z'));
+      await expect(writer.seek(0)).rejects.toThrow(UnsupportedOperationError);
+      await expect(writer.seek(0, 2)).rejects.toThrow(UnsupportedOperationError);
+      await expect(writer.truncate()).rejects.toThrow(UnsupportedOperationError);
+      expect(await writer.tell()).toBe(7);
+      await writer.close();
+      const reader = await asyncOpen(path, 'rb', { compression });
+      expect(await reader.read()).toEqual(Buffer.from('ab\0\0\0\0z'));
+      await expect(reader.truncate(0)).rejects.toThrow(UnsupportedOperationError);
+      await reader.close();
+    });
+  }
+
+  it('writes a gzip file that is readable after flush(), before close()', async () => {
+    const path = join(tempDir(), 'flushed.gz');
+    const writer = await asyncOpen(path, 'w', { compression: Compression.GZIP });
+    await writer.write('first part\n');
+    await writer.flush();
+    const partial = zlib.gunzipSync(readFileSync(path), {
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+    });
+    expect(partial.toString()).toBe('first part\n');
+    await writer.close();
+  });
+
+  it('compresses: 10000 lines of "Hello World" gzip to less than 10000 bytes (the seed example)', async () => {
+    const path = join(tempDir(), 'test.txt');
+    const file = await asyncOpen(path, 'w+'.replace('+', ''), { compression: Compression.GZIP });
+    for (let i = 0; i < 10_000; i++) await file.write('Hello World\n');
+    await file.close();
+    expect(readFileSync(path).length).toBeLessThan(10_000);
+  });
+
+  it.skipIf(zstd)('refuses ZSTD with a clear error where Node has no zstd', async () => {
+    const path = join(tempDir(), 'zstd');
+    const error: unknown = await asyncOpen(path, 'w', { compression: Compression.ZSTD }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(UnsupportedOperationError.isInstance(error)).toBe(true);
+    expect(String(error)).toContain('zstd');
+    expect(String(error)).toContain(process.version);
+  });
+});
+
+const tools = [
+  { compression: Compression.GZIP, tool: 'gzip', install: 'apt-get install gzip' },
+  { compression: Compression.BZ2, tool: 'bzip2', install: 'apt-get install bzip2' },
+  { compression: Compression.LZMA, tool: 'xz', install: 'apt-get install xz-utils' },
+] as const;
+
+for (const { compression, tool, install } of tools) {
+  describe.skipIf(!systemCommand(tool, { install }))(
+    `${compression} interop with the system ${tool}`,
+    () => {
+      const data = sample(60_000); // ~2.5 MB: several bzip2 blocks
+
+      it(`writes files that ${tool} -d reads`, async () => {
+        const path = join(tempDir(), `ours.${tool}`);
+        const writer = await asyncOpen(path, 'w', { compression });
+        await writer.write(data);
+        await writer.close();
+        const appender = await asyncOpen(path, 'a', { compression });
+        await appender.write('tail\n');
+        await appender.close();
+        const out = execFileSync(tool, ['-d', '-c', path], { maxBuffer: 64 * 1024 * 1024 });
+        expect(out.toString()).toBe(`${data}tail\n`);
+        execFileSync(tool, ['-t', path]);
+      });
+
+      it(`reads files that ${tool} writes, including concatenated ones`, async () => {
+        const dir = tempDir();
+        const plain = join(dir, 'plain.txt');
+        writeFileSync(plain, data);
+        const compressed = execFileSync(tool, ['-c', plain], { maxBuffer: 64 * 1024 * 1024 });
+        const second = execFileSync(tool, ['-c'], { input: 'second stream\n' });
+        const path = join(dir, `theirs.${tool}`);
+        writeFileSync(path, Buffer.concat([compressed, second]));
+        const reader = await asyncOpen(path, 'r', { compression });
+        let count = 0;
+        let last = '';
+        for await (const line of reader) {
+          count++;
+          last = line;
+        }
+        expect(count).toBe(60_001);
+        expect(last).toBe('second stream\n');
+        await reader.seek(0);
+        expect(await reader.read()).toBe(`${data}second stream\n`);
+        await reader.close();
+      });
+    },
+  );
+}
