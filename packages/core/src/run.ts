@@ -1,10 +1,11 @@
 import { Entrypoint } from './entrypoint';
+import { InvalidStateError } from './errors/invalid-state-error';
 import type { EntrypointOptions } from './entrypoint-options';
 
 /** What `run()` hands to the main function. */
 export interface RunContext {
   entrypoint: Entrypoint;
-  /** Aborted when the entrypoint begins to stop (a signal arrived). */
+  /** Aborted when the entrypoint begins to stop (a signal arrived), already if it came during start. */
   signal: AbortSignal;
 }
 
@@ -27,7 +28,10 @@ export async function run<TResult>(
 ): Promise<TResult> {
   const entrypoint = await new Entrypoint(options).start();
   const controller = new AbortController();
-  void entrypoint.closing().then(() => controller.abort(new Error('entrypoint is stopping')));
+  const abort = () => controller.abort(new InvalidStateError('entrypoint is stopping'));
+  // A signal during start() already stopped it: main runs with its signal aborted.
+  if (!entrypoint.isRunning) abort();
+  else void entrypoint.closing().then(abort);
   let result: TResult;
   try {
     result = await main({ entrypoint, signal: controller.signal });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { run, Service } from '../src/index';
+import { Entrypoint, run, Service, type EntrypointSignalPayload } from '../src/index';
 
 class Db extends Service {
   static stopped: unknown[] = [];
@@ -34,5 +34,22 @@ describe('run', () => {
       ),
     ).rejects.toBe(failure);
     expect(Db.stopped).toEqual([failure]);
+  });
+
+  it('runs main with its signal already aborted when a stop came during start()', async () => {
+    const stopDuringStart = ({ entrypoint }: EntrypointSignalPayload) => {
+      void entrypoint.stop();
+    };
+    Entrypoint.PRE_START.connect(stopDuringStart);
+    try {
+      const seen = await run(({ signal, entrypoint }) => [signal.aborted, entrypoint.isRunning], {
+        services: [new Db()],
+        catchSignals: [],
+        plugins: false,
+      });
+      expect(seen).toEqual([true, false]);
+    } finally {
+      Entrypoint.PRE_START.disconnect(stopDuringStart);
+    }
   });
 });
