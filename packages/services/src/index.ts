@@ -29,6 +29,7 @@ export type { TLSServerOptions } from './network/tls-server';
 export type { DatagramTarget, UDPServerOptions } from './network/udp-server';
 
 // jobs
+export { CarbonSender, stripCarbonNamespace } from './jobs/carbon-sender';
 export { CronCallback } from './jobs/cron-callback';
 export { CronCallbackStatistic } from './jobs/cron-statistic';
 export { CronService } from './jobs/cron-service';
@@ -40,6 +41,7 @@ export {
 } from './jobs/process-service';
 export { SDWatchdogService } from './jobs/sd-watchdog-service';
 
+export type { CarbonSenderOptions } from './jobs/carbon-sender';
 export type { CronStartOptions } from './jobs/cron-callback';
 export type { CronRegisterOptions, CronServiceOptions } from './jobs/cron-service';
 export type { PeriodicServiceOptions } from './jobs/periodic-service';
