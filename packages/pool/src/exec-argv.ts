@@ -56,5 +56,5 @@ export function expectExecArgv(value: unknown): readonly string[] | undefined {
       'an array of strings, one flag or value per element (e.g. ["--import", "tsx"])',
     );
   }
-  return [...(value)];
+  return [...value];
 }

@@ -8,6 +8,7 @@ import type { ChildMessage, ParentMessage } from './process-worker';
 import { deserializeError, type SerializedError } from './serialize-error';
 import { inheritedExecArgv } from './exec-argv';
 import { PROCESS_WORKER_MARKER } from './wire';
+import { uncloneableError } from './uncloneable';
 import { workerFile } from './worker-file';
 
 const log = getLogger('aiomisc.pool');
@@ -67,16 +68,6 @@ interface Member {
   /** Tasks sent to it, in order: the first one runs, the others wait in the child. */
   jobs: Job[];
   exited: Promise<void>;
-}
-
-/** The error of a task whose arguments cannot cross to a process. */
-function uncloneable(cause: unknown): Error {
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  const error = new TypeError(
-    `the task's arguments cannot be sent to a worker process (${detail}); pass only structured-cloneable values (no functions, sockets or class instances with private state)`,
-  );
-  (error as { cause?: unknown }).cause = cause;
-  return error;
 }
 
 const livePools = new Set<ForkPool>();
@@ -351,7 +342,7 @@ export class ForkPool {
       });
     } catch (error) {
       // The arguments cannot be cloned (a function, a socket...): this task alone fails.
-      this.#settle(job, false, uncloneable(error), true);
+      this.#settle(job, false, uncloneableError('process', error), true);
       return;
     }
     member.jobs.push(job);

@@ -29,6 +29,7 @@ export type { FunctionReference, FunctionTarget } from './function-reference';
 export type { IteratorWrapperOptions, ThreadedIterableFunction } from './iterator-wrapper';
 export type { AcquireOptions, PoolBaseOptions, PoolLease } from './pool-base';
 export type { ProcessPoolOptions } from './process-pool-executor';
+export type { SubmitRest, TargetArgs, TargetResult } from './target-types';
 export type { SubmitOptions, ThreadPoolOptions } from './thread-pool-executor';
 export type { ThreadedCallOptions, ThreadedFunction, ThreadedOptions } from './threaded';
 export type { TaskOptions, WorkerPoolOptions } from './worker-pool';

@@ -2,6 +2,7 @@ import { defaultPoolSize, expectNumber } from '@aiomisc/core';
 import { expectExecArgv } from './exec-argv';
 import { ForkCounters, ForkPool } from './fork-pool';
 import type { FunctionTarget } from './function-reference';
+import type { SubmitRest, TargetResult } from './target-types';
 import type { TaskOptions } from './worker-pool';
 
 /**
@@ -60,12 +61,16 @@ export class ProcessPoolExecutor implements AsyncDisposable {
   }
 
   /** Runs `target(...args)` in a process; options as {@link WorkerPool.submit}. */
-  submit<TResult = unknown>(
+  submit<TResult = never, TTarget extends FunctionTarget = FunctionTarget>(
+    target: TTarget,
+    ...rest: SubmitRest<TTarget, TaskOptions>
+  ): Promise<TargetResult<TTarget, TResult>>;
+  submit(
     target: FunctionTarget,
     args: readonly unknown[] = [],
     options: TaskOptions = {},
-  ): Promise<TResult> {
-    return this.#pool.submit(target, args, options.signal) as Promise<TResult>;
+  ): Promise<unknown> {
+    return this.#pool.submit(target, args, options.signal);
   }
 
   /** Stops accepting tasks, rejects queued ones, waits for the running ones, stops the processes. */

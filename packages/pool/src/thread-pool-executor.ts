@@ -6,9 +6,11 @@ import { captureContext } from './context-var';
 import { PoolClosedError } from './errors/pool-closed-error';
 import { WorkerExitedError } from './errors/worker-exited-error';
 import { toReference, type FunctionTarget } from './function-reference';
+import type { SubmitRest, TargetResult } from './target-types';
 import { deserializeError, type SerializedError } from './serialize-error';
 import { handleWaitRequest, isWaitRequest } from './sync-wait-coroutine';
 import { RESULT, type PoolMessage, type TaskReply, type WireTask } from './wire';
+import { isCloneable, isCloneError, uncloneableError } from './uncloneable';
 import { workerFile } from './worker-file';
 
 const log = getLogger('aiomisc.pool');
@@ -195,13 +197,17 @@ export class ThreadPoolExecutor implements AsyncDisposable {
    * @throws {@link PoolClosedError} (rejects) after `close()`.
    * @throws {@link InvalidArgumentError} for a target that is not a reference.
    */
-  submit<TResult = unknown>(
+  submit<TResult = never, TTarget extends FunctionTarget = FunctionTarget>(
+    target: TTarget,
+    ...rest: SubmitRest<TTarget, SubmitOptions>
+  ): Promise<TargetResult<TTarget, TResult>>;
+  submit(
     target: FunctionTarget,
     args: readonly unknown[] = [],
     options: SubmitOptions = {},
-  ): Promise<TResult> {
+  ): Promise<unknown> {
     const reference = toReference('target', target);
-    return this.run(reference.moduleUrl, reference.name, args, options.signal) as Promise<TResult>;
+    return this.run(reference.moduleUrl, reference.name, args, options.signal);
   }
 
   /** `submit` with an already-normalised reference. @internal */
@@ -268,6 +274,8 @@ export class ThreadPoolExecutor implements AsyncDisposable {
       },
       (error: unknown) => {
         if (signal.aborted) this.#settle(task, false, signal.reason, true);
+        else if (isCloneError(error))
+          this.#settle(task, false, uncloneableError('thread', error), true);
         else setImmediate(() => this.#settle(task, false, this.#lost(error), true));
       },
     );
@@ -305,6 +313,13 @@ export class ThreadPoolExecutor implements AsyncDisposable {
         return task.wait();
       },
       (error: unknown) => {
+        if (isCloneError(error) && !task.settled) {
+          // Never sent: its own arguments could not be cloned.
+          this.#inflight--;
+          this.#count(task, false);
+          if (this.#head < this.#queue.length) this.#pump();
+          throw uncloneableError('thread', error);
+        }
         const settled = task.settled;
         const promise = settled ? undefined : task.wait();
         setImmediate(() => this.#batchDone([task], error ?? new Error('batch failed')));
@@ -352,10 +367,29 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     if (error === undefined) {
       for (const task of batch) if (!task.settled) this.#awaitResult(task);
     } else {
-      // Tasks run in order, so the first unanswered one is the task the thread died in; the
-      // rest never started and go back to the front of the queue.
       const unanswered = batch.filter((task) => !task.settled);
-      const [culprit, ...rest] = unanswered;
+      let culprit: PendingTask | undefined;
+      let rest: PendingTask[];
+      if (isCloneError(error)) {
+        // The batch was never sent: the tasks whose arguments cannot be cloned fail, the
+        // others go back to the queue (no thread died).
+        rest = [];
+        for (const task of unanswered) {
+          if (isCloneable(task.wire)) rest.push(task);
+          else this.#settle(task, false, uncloneableError('thread', error), true);
+        }
+        // None found (cannot happen, unless structuredClone and postMessage disagree): fail
+        // them all rather than send the same batch forever.
+        if (rest.length === unanswered.length) {
+          for (const task of rest)
+            this.#settle(task, false, uncloneableError('thread', error), true);
+          rest = [];
+        }
+      } else {
+        // Tasks run in order, so the first unanswered one is the task the thread died in; the
+        // rest never started and go back to the front of the queue.
+        [culprit, ...rest] = unanswered;
+      }
       if (culprit) this.#settle(culprit, false, this.#lost(error), true);
       if (this.#closed) {
         for (const task of rest)

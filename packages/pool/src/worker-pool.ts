@@ -2,6 +2,7 @@ import { defaultPoolSize, expectNumber, InvalidArgumentError } from '@aiomisc/co
 import { toReference, type FunctionReference, type FunctionTarget } from './function-reference';
 import { expectExecArgv } from './exec-argv';
 import { ForkCounters, ForkPool } from './fork-pool';
+import type { SubmitRest, TargetArgs, TargetResult } from './target-types';
 
 /**
  * Counters of a {@link WorkerPool}, named as in the Python `WorkerPoolStatistic`.
@@ -124,17 +125,25 @@ export class WorkerPool implements AsyncDisposable {
    * Runs `target(...args)` in a worker process and resolves with its result.
    * @throws {@link PoolClosedError} (rejects) after `close()`; {@link WorkerExitedError} when the process died running it.
    */
-  createTask<TResult = unknown>(target: FunctionTarget, ...args: unknown[]): Promise<TResult> {
-    return this.pool.submit(target, args) as Promise<TResult>;
+  createTask<TResult = never, TTarget extends FunctionTarget = FunctionTarget>(
+    target: TTarget,
+    ...args: TargetArgs<TTarget>
+  ): Promise<TargetResult<TTarget, TResult>>;
+  createTask(target: FunctionTarget, ...args: unknown[]): Promise<unknown> {
+    return this.pool.submit(target, args);
   }
 
   /** {@link WorkerPool.createTask} with options (an AbortSignal). */
-  submit<TResult = unknown>(
+  submit<TResult = never, TTarget extends FunctionTarget = FunctionTarget>(
+    target: TTarget,
+    ...rest: SubmitRest<TTarget, TaskOptions>
+  ): Promise<TargetResult<TTarget, TResult>>;
+  submit(
     target: FunctionTarget,
     args: readonly unknown[] = [],
     options: TaskOptions = {},
-  ): Promise<TResult> {
-    return this.pool.submit(target, args, options.signal) as Promise<TResult>;
+  ): Promise<unknown> {
+    return this.pool.submit(target, args, options.signal);
   }
 
   /**
