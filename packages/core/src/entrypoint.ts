@@ -458,6 +458,13 @@ export class Entrypoint implements AsyncDisposable {
   }
 
   #onSignal(signal: NodeJS.Signals): void {
+    if (this.#stopPromise && this.#firstSignalAt === 0) {
+      // The stop was not begun by a signal (stop(), the end of run()'s main): this one asks for
+      // what is already happening; the next one forces.
+      this.#firstSignalAt = performance.now();
+      log.info(`${signal} received while stopping; still stopping`);
+      return;
+    }
     if (this.#stopPromise) {
       // Process runners (pnpm, npm, tsx) relay a terminal's Ctrl+C as SIGINT and then SIGTERM
       // within milliseconds: only a signal that comes later is a deliberate second signal.

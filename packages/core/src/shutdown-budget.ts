@@ -39,14 +39,15 @@ export class ShutdownBudget {
 
   /**
    * Waits for `work` or for the budget to run out, whichever comes first; true when the work
-   * settled in time. A rejection of `work` is not observed here (the caller handles it).
+   * settled in time. Its outcome is left to the caller (awaiting `work` rethrows a rejection).
    */
   async within(work: PromiseLike<unknown>): Promise<boolean> {
-    if (this.#isExpired) return false;
+    // Observed even when the budget is already spent, so a late rejection is never unhandled.
     const done = Promise.resolve(work).then(
       () => true,
       () => true,
     );
+    if (this.#isExpired) return false;
     return Promise.race([done, this.expired.then(() => false)]);
   }
 

@@ -183,6 +183,22 @@ describe('Entrypoint shutdown budget', () => {
     expect((error as ShutdownTimeoutError).pending).toEqual(['extension "stuck" teardown']);
   });
 
+  it('a receiver that throws after the budget ran out is no unhandled rejection', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    cleanups.push(() => process.off('unhandledRejection', onRejection));
+    const ep = entrypoint({ ...quiet, shutdownTimeout: 20, services: [new Hung()] });
+    ep.postStop.connect(() => {
+      throw new Error('post stop failed late');
+    });
+    await ep.start();
+    const error = await ep.stop().catch((caught: unknown) => caught);
+    expect(ShutdownTimeoutError.isInstance(error)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(rejections).toEqual([]);
+  });
+
   it('names only the services whose stop did not finish', async () => {
     const log: string[] = [];
     const ep = await entrypoint({

@@ -106,6 +106,18 @@ describe('Entrypoint in a process', () => {
     );
   });
 
+  it('a signal during a stop begun by stop() is the first request; the next one forces', async () => {
+    const app = startApp({ MODE: 'hung', SELF_STOP: '1' });
+    await app.waitFor('hung stop called');
+    app.child.kill('SIGTERM');
+    await delay(700);
+    expect(app.child.exitCode).toBe(null);
+    expect(app.output().stderr).toContain('SIGTERM received while stopping; still stopping');
+    app.child.kill('SIGTERM');
+    expect(await app.exited).toBe(70);
+    expect(app.output().stderr).toMatch(/Second SIGTERM received; exiting with code 70/);
+  });
+
   it('applies AIOMISC_SHUTDOWN_TIMEOUT in seconds', async () => {
     const app = startApp({ MODE: 'hung', AIOMISC_SHUTDOWN_TIMEOUT: '0.3' });
     await app.started;
