@@ -36,12 +36,25 @@ describe('registerLogging', () => {
   it('makes an entrypoint configure logging from its log* options', async () => {
     const path = file();
     unregister = registerLogging({ destination: path });
-    const ep = await entrypoint({ ...base, services: [new Quiet()], logFormat: 'json', logLevel: 'debug', logBuffering: false }).start();
+    const ep = await entrypoint({
+      ...base,
+      services: [new Quiet()],
+      logFormat: 'json',
+      logLevel: 'debug',
+      logBuffering: false,
+    }).start();
     getLogger('app').debug('debug is on');
     await ep.stop();
-    const records = readLines(path).map((line) => JSON.parse(line) as { name: string; msg: string; level: number });
+    const records = readLines(path).map(
+      (line) => JSON.parse(line) as { name: string; msg: string; level: number },
+    );
     expect(records[0]).toMatchObject({ name: 'app', msg: 'debug is on', level: 20 });
-    expect(records.some((record) => record.name === 'aiomisc.entrypoint' && record.msg.startsWith('Stopped 1 services'))).toBe(true);
+    expect(
+      records.some(
+        (record) =>
+          record.name === 'aiomisc.entrypoint' && record.msg.startsWith('Stopped 1 services'),
+      ),
+    ).toBe(true);
   });
 
   it('flushes the buffered worker when the entrypoint stops', async () => {
@@ -80,7 +93,12 @@ describe('registerLogging', () => {
     const path = file();
     basicConfig({ destination: path, logFormat: 'plain', buffered: false, level: 'info' });
     unregister = registerLogging({ destination: file() });
-    const ep = await entrypoint({ ...base, logConfig: false, logFormat: 'json', logLevel: 'debug' }).start();
+    const ep = await entrypoint({
+      ...base,
+      logConfig: false,
+      logFormat: 'json',
+      logLevel: 'debug',
+    }).start();
     getLogger('app').debug('not shown');
     getLogger('app').info('still plain');
     await ep.stop();

@@ -12,7 +12,10 @@ afterAll(() => {
 });
 
 /** Configures `options`, logs a few records through a named logger, flushes and reads the file. */
-async function logTo(options: Parameters<typeof basicConfig>[0], dateFormat: string | null = null): Promise<string[]> {
+async function logTo(
+  options: Parameters<typeof basicConfig>[0],
+  dateFormat: string | null = null,
+): Promise<string[]> {
   const destination = join(dir, `out-${serial++}.log`);
   basicConfig({ level: 'debug', dateFormat, ...options, destination });
   const log = getLogger('fmt');
@@ -30,7 +33,12 @@ describe.each([false, true])('formats (buffered: %s)', (buffered) => {
     expect(lines).toHaveLength(4);
     const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records.map((record) => record.level)).toEqual([30, 20, 40, 50]);
-    expect(records.map((record) => record.msg)).toEqual(['listening', 'details', 'careful', 'failed']);
+    expect(records.map((record) => record.msg)).toEqual([
+      'listening',
+      'details',
+      'careful',
+      'failed',
+    ]);
     for (const record of records) {
       expect(typeof record.time).toBe('number');
       expect(record.name).toBe('fmt');
@@ -48,7 +56,9 @@ describe.each([false, true])('formats (buffered: %s)', (buffered) => {
 
   it('stream writes [date] LEVEL:name:message lines without colour', async () => {
     const lines = await logTo({ logFormat: 'stream', buffered, color: true });
-    expect(lines[0]).toMatch(/^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] INFO:fmt:listening port=8080 path="a b"$/);
+    expect(lines[0]).toMatch(
+      /^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] INFO:fmt:listening port=8080 path="a b"$/,
+    );
     expect(lines[1]).toMatch(/\] DEBUG:fmt:details$/);
     expect(lines[2]).toMatch(/\] WARNING:fmt:careful$/);
     expect(lines[3]).toMatch(/\] ERROR:fmt:failed$/);
@@ -97,7 +107,12 @@ describe.each([false, true])('formats (buffered: %s)', (buffered) => {
   it('disabled writes nothing and leaves the handlers', async () => {
     const lines: string[] = [];
     const destination = join(dir, `out-${serial++}.log`);
-    basicConfig({ logFormat: 'disabled', buffered, destination, handlers: [{ write: (line: string) => lines.push(line) }] });
+    basicConfig({
+      logFormat: 'disabled',
+      buffered,
+      destination,
+      handlers: [{ write: (line: string) => lines.push(line) }],
+    });
     getLogger('fmt').info('to the handler only');
     await flush();
     expect(lines).toHaveLength(1);

@@ -8,7 +8,8 @@ const children = new Set<ChildProcess>();
 const directories = new Set<string>();
 
 afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   children.clear();
   for (const dir of directories) rmSync(dir, { recursive: true, force: true });
   directories.clear();
@@ -36,20 +37,31 @@ export interface ChildResult {
 
 /**
  * Runs a TypeScript fixture with tsx in a child process (killed after the test if still alive).
- * `onStdout` sees stdout as it arrives, e.g. to send a signal once the child says it is ready.
+ * `onStdout` sees stdout as it arrives, e.g. to send a signal once the child says it is ready;
+ * `onSpawn` sees the child at once (e.g. to close one of its pipes).
  */
 export function runFixture(
   file: string,
   args: string[],
-  options: SpawnOptions & { onStdout?: (text: string, child: ChildProcess) => void } = {},
+  options: SpawnOptions & {
+    onStdout?: (text: string, child: ChildProcess) => void;
+    onSpawn?: (child: ChildProcess) => void;
+  } = {},
 ): Promise<ChildResult> {
   const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
     cwd: join(import.meta.dirname, '..'),
     stdio: ['ignore', 'pipe', 'pipe'],
     ...options,
-    env: { ...process.env, FORCE_COLOR: undefined, NO_COLOR: undefined, JOURNAL_STREAM: undefined, ...options.env },
+    env: {
+      ...process.env,
+      FORCE_COLOR: undefined,
+      NO_COLOR: undefined,
+      JOURNAL_STREAM: undefined,
+      ...options.env,
+    },
   });
   children.add(child);
+  options.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {

@@ -11,11 +11,18 @@ function makeApp(): string {
   const app = temporaryDirectory();
   writeFileSync(
     join(app, 'package.json'),
-    JSON.stringify({ name: 'plugin-app', type: 'module', dependencies: { '@aiomisc/core': '*', '@aiomisc/log': '*' } }),
+    JSON.stringify({
+      name: 'plugin-app',
+      type: 'module',
+      dependencies: { '@aiomisc/core': '*', '@aiomisc/log': '*' },
+    }),
   );
   mkdirSync(join(app, 'node_modules', '@aiomisc'), { recursive: true });
   symlinkSync(packageDir, join(app, 'node_modules', '@aiomisc', 'log'));
-  symlinkSync(realpathSync(join(packageDir, 'node_modules', '@aiomisc', 'core')), join(app, 'node_modules', '@aiomisc', 'core'));
+  symlinkSync(
+    realpathSync(join(packageDir, 'node_modules', '@aiomisc', 'core')),
+    join(app, 'node_modules', '@aiomisc', 'core'),
+  );
   writeFileSync(
     join(app, 'main.mjs'),
     [

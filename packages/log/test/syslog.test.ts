@@ -13,44 +13,49 @@ afterAll(() => {
 });
 
 describe('syslog format', () => {
-  it.each([false, true])('sends RFC 5424 datagrams to a UDP endpoint (buffered: %s)', async (buffered) => {
-    const server = createSocket('udp4');
-    const messages: string[] = [];
-    server.on('message', (message) => messages.push(message.toString('utf8')));
-    await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
-    try {
-      const { port } = server.address();
-      basicConfig({
-        logFormat: 'syslog',
-        level: 'debug',
-        buffered,
-        syslog: { host: '127.0.0.1', port, appName: 'svc', facility: 16 },
-      });
-      const log = getLogger('db.pool');
-      log.info({ size: 4 }, 'pool ready');
-      log.error('query failed');
-      log.debug('tick');
-      await flush();
-      await expect.poll(() => messages.length, { timeout: 5000 }).toBe(3);
-      const parsed = messages.map((message) => rfc5424.exec(message));
-      for (const match of parsed) expect(match).not.toBeNull();
-      // local0 (16) * 8 + severity: info 6, error 3, debug 7
-      expect(parsed.map((match) => Number(match![1]))).toEqual([134, 131, 135]);
-      expect(parsed[0]![3]).toBe(hostname());
-      expect(parsed[0]![4]).toBe('svc');
-      expect(parsed[0]![5]).toBe(String(process.pid));
-      expect(parsed[0]![6]).toBe('db.pool');
-      expect(parsed[0]![8]).toBe('pool ready size=4');
-      expect(parsed[1]![8]).toBe('query failed');
-      expect(Math.abs(Date.parse(parsed[0]![2]!) - Date.now())).toBeLessThan(60_000);
-    } finally {
-      server.close();
-    }
-  });
+  it.each([false, true])(
+    'sends RFC 5424 datagrams to a UDP endpoint (buffered: %s)',
+    async (buffered) => {
+      const server = createSocket('udp4');
+      const messages: string[] = [];
+      server.on('message', (message) => messages.push(message.toString('utf8')));
+      await new Promise<void>((resolve) => server.bind(0, '127.0.0.1', resolve));
+      try {
+        const { port } = server.address();
+        basicConfig({
+          logFormat: 'syslog',
+          level: 'debug',
+          buffered,
+          syslog: { host: '127.0.0.1', port, appName: 'svc', facility: 16 },
+        });
+        const log = getLogger('db.pool');
+        log.info({ size: 4 }, 'pool ready');
+        log.error('query failed');
+        log.debug('tick');
+        await flush();
+        await expect.poll(() => messages.length, { timeout: 5000 }).toBe(3);
+        const parsed = messages.map((message) => rfc5424.exec(message));
+        for (const match of parsed) expect(match).not.toBeNull();
+        // local0 (16) * 8 + severity: info 6, error 3, debug 7
+        expect(parsed.map((match) => Number(match![1]))).toEqual([134, 131, 135]);
+        expect(parsed[0]![3]).toBe(hostname());
+        expect(parsed[0]![4]).toBe('svc');
+        expect(parsed[0]![5]).toBe(String(process.pid));
+        expect(parsed[0]![6]).toBe('db.pool');
+        expect(parsed[0]![8]).toBe('pool ready size=4');
+        expect(parsed[1]![8]).toBe('query failed');
+        expect(Math.abs(Date.parse(parsed[0]![2]!) - Date.now())).toBeLessThan(60_000);
+      } finally {
+        server.close();
+      }
+    },
+  );
 
   it('frames messages with octet counting over TCP', async () => {
     let received = '';
-    const server = createServer((socket) => socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk)));
+    const server = createServer((socket) =>
+      socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk)),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as AddressInfo;
@@ -58,7 +63,11 @@ describe('syslog format', () => {
       getLogger('tcp').warn('first');
       getLogger('tcp').info('second line');
       await flush();
-      await expect.poll(() => received.match(/^\d+ /) !== null && received.includes('second line'), { timeout: 5000 }).toBe(true);
+      await expect
+        .poll(() => received.match(/^\d+ /) !== null && received.includes('second line'), {
+          timeout: 5000,
+        })
+        .toBe(true);
       const frames: string[] = [];
       let rest = Buffer.from(received);
       while (rest.length > 0) {

@@ -1,0 +1,114 @@
+import { openSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { basicConfig, getLogger } from '../src/index';
+import { runFixture, temporaryDirectory } from './helpers';
+
+const fixture = join(import.meta.dirname, 'fixtures', 'faults.ts');
+const reports = (stderr: string): string[] =>
+  stderr.split('\n').filter((line) => line.startsWith('@aiomisc/log:'));
+
+afterAll(() => {
+  basicConfig({ logFormat: 'disabled', buffered: false });
+});
+
+describe('a buffered worker whose destination cannot be opened', () => {
+  it('flush() resolves after a record was logged, and the failure is reported once', async () => {
+    const result = await runFixture(fixture, ['bad-dir-flush', temporaryDirectory()]);
+    expect(result.stdout).toBe('flushed\n');
+    expect(result.code).toBe(0);
+    expect(reports(result.stderr)).toEqual([
+      expect.stringMatching(
+        /^@aiomisc\/log: cannot open the log destination .*app\.log \(.*\); its records are dropped$/,
+      ),
+    ]);
+  }, 30_000);
+
+  it('flush() resolves when no record was logged, also for a caller that does not await it', async () => {
+    const result = await runFixture(fixture, ['bad-dir-idle', temporaryDirectory()]);
+    expect(result.stdout).toBe('flushed\n');
+    expect(result.code).toBe(0);
+  }, 30_000);
+
+  it('a SIGTERM before the failure is noticed still stops the entrypoint', async () => {
+    let signalled = false;
+    const result = await runFixture(fixture, ['bad-dir-sigterm', temporaryDirectory()], {
+      onStdout: (stdout, child) => {
+        if (!signalled && stdout.includes('ready\n')) {
+          signalled = true;
+          child.kill('SIGTERM');
+        }
+      },
+    });
+    expect(signalled).toBe(true);
+    expect(result.stdout).toBe('ready\nstop ran\n');
+    expect(result.code).toBe(0);
+  }, 30_000);
+});
+
+describe('write errors never take the process down', () => {
+  it('unbuffered to 2>/dev/full: logging does not throw and SIGTERM still runs stop()', async () => {
+    const full = openSync('/dev/full', 'w');
+    let signalled = false;
+    try {
+      const result = await runFixture(fixture, ['sigterm-unbuffered'], {
+        stdio: ['ignore', 'pipe', full],
+        onStdout: (stdout, child) => {
+          if (!signalled && stdout.includes('ready\n')) {
+            signalled = true;
+            child.kill('SIGTERM');
+          }
+        },
+      });
+      expect(result.stdout).toBe('ready\nstop ran\n');
+      expect(result.code).toBe(0);
+    } finally {
+      closeSync(full);
+    }
+  }, 30_000);
+
+  it('unbuffered to a stderr pipe whose reader is gone (EPIPE): every call returns', async () => {
+    const result = await runFixture(fixture, ['many-unbuffered'], {
+      onSpawn: (child) => child.stderr?.destroy(),
+    });
+    expect(result.stdout).toBe('done\n');
+    expect(result.code).toBe(0);
+  }, 30_000);
+
+  it('a handler whose write throws: the call does not throw, the next handler gets the record, one report', async () => {
+    const result = await runFixture(fixture, ['handler-throws']);
+    expect(result.stdout).toBe('second handler got 2\n');
+    expect(result.code).toBe(0);
+    expect(reports(result.stderr)).toEqual([
+      expect.stringContaining('a log handler threw (handler broke)'),
+    ]);
+  }, 30_000);
+
+  it('in this process too: a throwing handler before a collecting one', () => {
+    const seen: string[] = [];
+    const failing = {
+      write: () => {
+        throw new Error('handler broke');
+      },
+    };
+    basicConfig({
+      logFormat: 'disabled',
+      buffered: false,
+      handlers: [failing, { write: (line: string) => seen.push(line) }],
+    });
+    expect(() => getLogger('faults').info('one')).not.toThrow();
+    expect(() => getLogger('faults').error('two')).not.toThrow();
+    expect(seen.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['one', 'two']);
+  });
+
+  it('buffered to a full disk: reported once on stderr, then it keeps going', async () => {
+    const result = await runFixture(fixture, ['full-disk-buffered']);
+    expect(result.stdout).toBe('still running\n');
+    expect(result.code).toBe(0);
+    expect(reports(result.stderr)).toEqual([
+      expect.stringMatching(
+        /^@aiomisc\/log: writing log records to \/dev\/full failed \(ENOSPC.*\); those records are lost, later ones are still written \(reported once\)$/,
+      ),
+    ]);
+  }, 30_000);
+});
