@@ -1,0 +1,3 @@
+import { runNetworkBench } from './network';
+
+await runNetworkBench();

@@ -1,0 +1,184 @@
+import { createSocket, type RemoteInfo } from 'node:dgram';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { Worker } from 'node:worker_threads';
+
+import { configureConsoleLogger } from '@aiomisc/core';
+import { report, round } from '@aiomisc/bench';
+import { makeCertificates } from '@aiomisc/test-kit';
+
+import { TCPServer, TLSServer, UDPServer } from '../src/index';
+
+type Mode = 'echo' | 'accept' | 'tls' | 'udp';
+
+interface Subject {
+  start(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 2000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+
+function load(mode: Mode, port: number, ca?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./network-load.mjs', import.meta.url), {
+      workerData: { mode, port, durationMs, ca },
+    });
+    worker.once('message', (value: number) => resolve(value));
+    worker.once('error', reject);
+  });
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+  });
+}
+
+function rawServer(server: Server): Subject {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return {
+    start: () => listen(server),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function ours(service: TCPServer | UDPServer): Subject {
+  return {
+    start: async () => {
+      await service.start();
+      return service.address().port;
+    },
+    stop: () => service.stop(),
+  };
+}
+
+class Echo extends TCPServer {
+  handleClient(socket: Socket) {
+    socket.pipe(socket);
+  }
+}
+
+class Closer extends TCPServer {
+  handleClient(socket: Socket) {
+    socket.end();
+  }
+}
+
+class SecureCloser extends TLSServer {
+  handleClient(socket: TLSSocket) {
+    socket.end();
+  }
+}
+
+class UdpEcho extends UDPServer {
+  handleDatagram(data: Buffer, rinfo: RemoteInfo) {
+    void this.send(data, rinfo);
+  }
+}
+
+function rawUdp(): Subject {
+  const socket = createSocket('udp4');
+  socket.on('message', (data: Buffer, rinfo: RemoteInfo) => {
+    socket.send(data, rinfo.port, rinfo.address);
+  });
+  return {
+    start: () =>
+      new Promise((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port))),
+    stop: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function measure(make: () => Subject, mode: Mode, ca?: string): Promise<number> {
+  const subject = make();
+  const port = await subject.start();
+  try {
+    return await load(mode, port, ca);
+  } finally {
+    await subject.stop();
+  }
+}
+
+/** TCP echo MB/s, accept rate, UDP datagrams/s and TLS handshakes/s: ours vs raw node:*, interleaved. */
+export async function runNetworkBench(): Promise<void> {
+  configureConsoleLogger({ level: 'warning' });
+  const certs = makeCertificates();
+  const tlsOptions = { cert: certs.server.cert, key: certs.server.key };
+  const cases: {
+    name: string;
+    unit: string;
+    mode: Mode;
+    ours: () => Subject;
+    raw: () => Subject;
+  }[] = [
+    {
+      name: 'tcp_echo_64k',
+      unit: 'MB_per_s',
+      mode: 'echo',
+      ours: () => ours(new Echo({ port: 0 })),
+      raw: () => rawServer(createNetServer((socket) => socket.pipe(socket))),
+    },
+    {
+      name: 'tcp_accept_50_clients',
+      unit: 'connections_per_s',
+      mode: 'accept',
+      ours: () => ours(new Closer({ port: 0 })),
+      raw: () => rawServer(createNetServer((socket) => socket.end())),
+    },
+    {
+      name: 'udp_echo_64b',
+      unit: 'datagrams_per_s',
+      mode: 'udp',
+      ours: () => ours(new UdpEcho({ port: 0 })),
+      raw: rawUdp,
+    },
+    {
+      name: 'tls_handshakes_8_clients',
+      unit: 'handshakes_per_s',
+      mode: 'tls',
+      ours: () => ours(new SecureCloser({ port: 0, ...tlsOptions })),
+      raw: () => rawServer(createTlsServer(tlsOptions, (socket) => socket.end())),
+    },
+  ];
+  try {
+    for (const entry of cases) {
+      const oursRuns: number[] = [];
+      const rawRuns: number[] = [];
+      for (let round_ = 0; round_ < rounds; round_++) {
+        // Alternate the order so that neither side always runs on a warmer (or busier) machine.
+        const first = round_ % 2 === 0;
+        if (first) oursRuns.push(await measure(entry.ours, entry.mode, certs.ca.cert));
+        rawRuns.push(await measure(entry.raw, entry.mode, certs.ca.cert));
+        if (!first) oursRuns.push(await measure(entry.ours, entry.mode, certs.ca.cert));
+      }
+      // The machine is shared: the ratio is the median of the ratios of adjacent runs, which
+      // cancels most of the load that changes from one round to the next.
+      const ratios = oursRuns.map((value, index) => value / rawRuns[index]!);
+      report('services.network', entry.name, {
+        unit: entry.unit,
+        aiomisc: round(median(oursRuns)),
+        raw: round(median(rawRuns)),
+        ratio: Math.round(median(ratios) * 1000) / 1000,
+        aiomisc_runs: oursRuns.map(round),
+        raw_runs: rawRuns.map(round),
+      });
+    }
+  } finally {
+    certs.cleanup();
+  }
+}
