@@ -33,21 +33,25 @@ export { CarbonSender, stripCarbonNamespace } from './jobs/carbon-sender';
 export { CronCallback } from './jobs/cron-callback';
 export { CronCallbackStatistic } from './jobs/cron-statistic';
 export { CronService } from './jobs/cron-service';
+export { formatMemoryTable, MemoryTracer } from './jobs/memory-tracer';
 export { PeriodicService } from './jobs/periodic-service';
 export {
   ProcessService,
   ProcessStartError,
   RespawningProcessService,
 } from './jobs/process-service';
+export { formatProfileTable, Profiler, summarizeProfile } from './jobs/profiler';
 export { SDWatchdogService } from './jobs/sd-watchdog-service';
 
 export type { CarbonSenderOptions } from './jobs/carbon-sender';
 export type { CronStartOptions } from './jobs/cron-callback';
 export type { CronRegisterOptions, CronServiceOptions } from './jobs/cron-service';
+export type { MemoryTracerOptions, MemoryTracerRow } from './jobs/memory-tracer';
 export type { PeriodicServiceOptions } from './jobs/periodic-service';
 export type {
   ProcessServiceOptions,
   RespawningProcessServiceOptions,
 } from './jobs/process-service';
+export type { CpuProfile, ProfilerOptions, ProfilerRow } from './jobs/profiler';
 export type { SDWatchdogServiceOptions } from './jobs/sd-watchdog-service';
 export type { CronLockOptions, RedisLockClient } from './jobs/redis-lock';
