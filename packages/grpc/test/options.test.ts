@@ -55,7 +55,7 @@ describe('GRPCService options', () => {
       () => service.addSecurePort('127.0.0.1:0', { cert: 'x', key: 'y', ca: 5 } as never),
       'credentials.ca',
     );
-    invalidArgument(() => service.addService({} as never, hello), 'definition');
+    invalidArgument(() => service.addService({}, hello), 'definition');
     invalidArgument(() => service.addService('helloworld.Greeter' as never, hello), 'definition');
     invalidArgument(() => service.addService(greeter, null as never), 'implementation');
     invalidArgument(
