@@ -75,6 +75,29 @@ function captureLogs(): {
   return { lines, restore };
 }
 
+describe('misbehaving peers', () => {
+  it('answers garbage with 400, counts a client that resets mid-request, and keeps serving', async () => {
+    const service = await start({ statisticName: 'peers' });
+    const port = service.address().port;
+    const garbage = await rawClient(port);
+    garbage.socket.write('\x16\x03\x01 definitely not HTTP\r\n\r\n');
+    await garbage.ended;
+    expect(garbage.received()).toMatch(/^HTTP\/1.1 400/);
+
+    const resetter = await rawClient(port);
+    resetter.socket.write('GET /slow HTTP/1.1\r\nHost: test\r\n\r\n');
+    await until(() => service.waiting.length === 1);
+    resetter.socket.resetAndDestroy();
+    await until(() => service.statistic.in_flight === 0);
+    expect(service.statistic.aborted).toBe(1);
+    service.releaseAll(); // writing to the closed response must not throw
+
+    expect(await (await fetch(urlOf(service, '/after'))).text()).toBe('hello /after');
+    await service.stop();
+    expect(service.lastShutdown).toMatchObject({ timedOut: false, connectionsDestroyed: 0 });
+  });
+});
+
 describe('graceful stop', () => {
   it('lets a request in flight finish with 200 while new connections are refused', async () => {
     const service = await start({ shutdownTimeout: 10_000 });
