@@ -243,7 +243,9 @@ function wrapStreaming(
     }
     if (result === undefined || result === null) return;
     if (isThenable(result)) {
-      result.then((value) => (isIterable(value) ? pipe(call, value, fail) : endOpen(call)), fail);
+      Promise.resolve(result)
+        .then((value) => (isIterable(value) ? pipe(call, value, fail) : endOpen(call)))
+        .catch(fail);
     } else if (isIterable(result)) {
       pipe(call, result, fail);
     }

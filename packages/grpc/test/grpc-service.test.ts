@@ -140,6 +140,54 @@ describe.skipIf(!systemCommand('openssl', { install: 'apt-get install openssl' }
       expect(error.code).toBe(grpc.status.UNAVAILABLE);
     });
 
+    it('requires and checks client certificates when a CA is given', async () => {
+      const mutual = new GRPCService();
+      mutual.addService(protos.service('helloworld.Greeter'), greeter);
+      mutual.addSecurePort('127.0.0.1:0', {
+        cert: certificates.server.cert,
+        key: certificates.server.key,
+        ca: certificates.ca.cert,
+      });
+      await mutual.start();
+      try {
+        const address = `127.0.0.1:${mutual.ports[0]!.port}`;
+        const ca = Buffer.from(certificates.ca.cert);
+        const withCertificate = track(
+          new Greeter(
+            address,
+            grpc.credentials.createSsl(
+              ca,
+              Buffer.from(certificates.client.key),
+              Buffer.from(certificates.client.cert),
+            ),
+          ),
+        );
+        expect(await unary(withCertificate, 'SayHello', { name: 'mtls' })).toEqual({
+          message: 'Hello, mtls!',
+        });
+        const without = track(new Greeter(address, grpc.credentials.createSsl(ca)));
+        expect((await callError(unary(without, 'SayHello', { name: 'x' }))).code).toBe(
+          grpc.status.UNAVAILABLE,
+        );
+        const stranger = track(
+          new Greeter(
+            address,
+            grpc.credentials.createSsl(
+              ca,
+              Buffer.from(certificates.otherClient.key),
+              Buffer.from(certificates.otherClient.cert),
+            ),
+          ),
+        );
+        expect((await callError(unary(stranger, 'SayHello', { name: 'x' }))).code).toBe(
+          grpc.status.UNAVAILABLE,
+        );
+      } finally {
+        for (const client of clients.splice(0)) client.close();
+        await mutual.stop();
+      }
+    });
+
     it('accepts gzip-compressed requests; replies go uncompressed (grpc-js does not compress them)', async () => {
       const proxy = await countingProxy(insecure);
       try {

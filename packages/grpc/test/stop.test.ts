@@ -193,3 +193,26 @@ describe('GRPCService stop', () => {
     expect((await inFlight).code).not.toBe(grpc.status.OK);
   });
 });
+
+describe('GRPCService leaves nothing behind', () => {
+  it('lets the process exit after a forced stop with a handler that never settles', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', new URL('fixtures/exit-app.ts', import.meta.url).pathname],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('exit', (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+    );
+    clearTimeout(killer);
+    expect(signal, output).toBeNull();
+    expect(code, output).toBe(0);
+    expect(output).toContain('stopped');
+    expect(output).not.toContain('call ended with 0');
+  }, 30_000);
+});
