@@ -42,6 +42,7 @@ export {
 } from './jobs/process-service';
 export { formatProfileTable, Profiler, summarizeProfile } from './jobs/profiler';
 export { SDWatchdogService } from './jobs/sd-watchdog-service';
+export { SentrySender } from './jobs/sentry-sender';
 
 export type { CarbonSenderOptions } from './jobs/carbon-sender';
 export type { CronStartOptions } from './jobs/cron-callback';
@@ -54,4 +55,5 @@ export type {
 } from './jobs/process-service';
 export type { CpuProfile, ProfilerOptions, ProfilerRow } from './jobs/profiler';
 export type { SDWatchdogServiceOptions } from './jobs/sd-watchdog-service';
+export type { SentrySenderOptions } from './jobs/sentry-sender';
 export type { CronLockOptions, RedisLockClient } from './jobs/redis-lock';
