@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { freePort } from '@aiomisc/test-kit';
-import { InvalidArgumentError, InvalidStateError } from '@aiomisc/core';
+import { entrypoint, InvalidArgumentError, InvalidStateError } from '@aiomisc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BindError, GRPCService, UnknownServiceError, type GRPCServiceOptions } from '../src/index';
 import { occupyPort, portIsFree, protos, unary, Greeter } from './helpers';
@@ -128,6 +128,17 @@ describe('GRPCService binding', () => {
     expect(service.server).toBeUndefined();
     expect(service.ports).toEqual([]);
     await service.stop();
+  });
+
+  it('makes an entrypoint start reject with the BindError', async () => {
+    const taken = await occupyPort();
+    cleanups.push(() => taken.close());
+    const service = new GRPCService();
+    service.addService(greeter, hello);
+    service.addInsecurePort(`127.0.0.1:${taken.port}`);
+    const ep = entrypoint({ services: [service], catchSignals: [] });
+    await expect(ep.start()).rejects.toSatisfy((error) => BindError.isInstance(error));
+    expect(service.server).toBeUndefined();
   });
 
   it('closes the first port again when the second one is in use', async () => {

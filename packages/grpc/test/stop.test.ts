@@ -79,6 +79,9 @@ describe('GRPCService stop', () => {
     release();
     expect(await inFlight).toEqual({ message: 'Hello, wait!' });
     await stopped;
+    const afterStop = await callError(unary(client, 'SayHello', { name: 'after' }));
+    expect(afterStop.code).toBe(grpc.status.UNAVAILABLE);
+    expect(entered()).toBe(1);
     expect(service.ports).toEqual([]);
     expect(service.server).toBeUndefined();
     expect(await portIsFree(port)).toBe(true);
