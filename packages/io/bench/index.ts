@@ -1,0 +1,3 @@
+import { runIoBench } from './io';
+
+await runIoBench();
