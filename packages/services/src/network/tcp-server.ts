@@ -72,7 +72,7 @@ export abstract class TCPServer<
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #closing = false;
-  /** Every accepted TCP socket (for TLS, before and after its handshake). */
+  /** TLS only: every accepted TCP socket, before and after its handshake. */
   readonly #sockets = new Set<Socket>();
   /** Connections that reached the handler. */
   readonly #connections = new Set<Connection>();
@@ -175,37 +175,61 @@ export abstract class TCPServer<
   /** Attaches the connection events; TLSServer hands over at `secureConnection`. */
   protected bindListener(listener: Server, signal: AbortSignal): void {
     listener.on('connection', (socket: Socket) => {
-      if (this.trackSocket(socket)) this.runConnection(socket, signal);
+      if (this.#closing) socket.destroy();
+      else this.runConnection(socket, signal, true);
     });
   }
 
-  /** Counts and tracks an accepted TCP socket; false (and destroyed) when stopping. */
-  protected trackSocket(socket: Socket): boolean {
-    if (this.#closing) {
-      socket.destroy();
-      return false;
-    }
+  #counted(): void {
     const statistic = this.statistic;
     statistic.accepted++;
     statistic.open++;
-    this.#sockets.add(socket);
-    socket.once('close', () => {
-      statistic.open--;
-      statistic.closed++;
-      statistic.bytes_in += socket.bytesRead;
-      statistic.bytes_out += socket.bytesWritten;
-      this.#sockets.delete(socket);
-      if (this.#onDrained !== undefined && this.#sockets.size === 0) this.#onDrained();
-    });
-    return true;
   }
 
-  /** Runs the handler for a connection (for TLS, once the handshake is done). */
-  protected runConnection(socket: Socket, signal: AbortSignal): void {
+  #uncounted(socket: Socket): void {
+    const statistic = this.statistic;
+    statistic.open--;
+    statistic.closed++;
+    statistic.bytes_in += socket.bytesRead;
+    statistic.bytes_out += socket.bytesWritten;
+  }
+
+  #checkDrained(): void {
+    if (this.#onDrained !== undefined && this.#sockets.size === 0 && this.#connections.size === 0) {
+      this.#onDrained();
+    }
+  }
+
+  /** TLS: counts and tracks an accepted TCP socket through its handshake (destroyed when stopping). */
+  protected trackSocket(socket: Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    this.#counted();
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.#uncounted(socket);
+      this.#sockets.delete(socket);
+      this.#checkDrained();
+    });
+  }
+
+  /**
+   * Runs the handler for a connection (for TLS, once the handshake is done). `accepted`: the
+   * socket is the accepted TCP socket itself, counted here (TLS counts the raw socket in
+   * {@link TCPServer.trackSocket}).
+   */
+  protected runConnection(socket: Socket, signal: AbortSignal, accepted = false): void {
     const connection: Connection = { socket, busy: false, ending: false };
+    if (accepted) this.#counted();
     this.#connections.add(connection);
     socket.on('error', (error: Error) => this.#socketError(socket, error));
-    socket.once('close', () => this.#connections.delete(connection));
+    socket.once('close', () => {
+      if (accepted) this.#uncounted(socket);
+      this.#connections.delete(connection);
+      this.#checkDrained();
+    });
     let result: void | Promise<void>;
     try {
       result = this.handleClient(socket, signal);
@@ -254,9 +278,9 @@ export abstract class TCPServer<
     socket.end(() => socket.destroy());
   }
 
-  /** True for sockets that are still in their TLS handshake (no handler yet). */
+  /** TLS sockets that are still in their handshake (no handler yet). */
   #handshaking(): Socket[] {
-    if (this.#sockets.size === this.#connections.size) return [];
+    if (this.#sockets.size === 0 || this.#sockets.size === this.#connections.size) return [];
     const active = new Set<string>();
     for (const { socket } of this.#connections) {
       active.add(`${socket.remoteAddress}|${socket.remotePort}`);
@@ -298,7 +322,7 @@ export abstract class TCPServer<
     for (const connection of this.#connections) {
       if (!connection.busy) this.#end(connection);
     }
-    if (this.#sockets.size > 0) {
+    if (this.#sockets.size > 0 || this.#connections.size > 0) {
       const deadline = stopDeadline(this.listenConfig.gracefulTimeout, this.entrypoint);
       let timer: { clear(): void } | undefined;
       await new Promise<void>((resolve) => {
@@ -306,11 +330,14 @@ export abstract class TCPServer<
         timer = setLongTimeout(resolve, deadline);
       });
       timer?.clear();
-      for (const socket of this.#sockets) {
-        this.statistic.destroyed++;
-        socket.destroy();
+      // TLS tracks every connection's raw socket; plain TCP only its connections.
+      this.statistic.destroyed +=
+        this.#sockets.size > 0 ? this.#sockets.size : this.#connections.size;
+      for (const { socket } of this.#connections) socket.destroy();
+      for (const socket of this.#sockets) socket.destroy();
+      if (this.#sockets.size > 0 || this.#connections.size > 0) {
+        await new Promise<void>((resolve) => (this.#onDrained = resolve));
       }
-      if (this.#sockets.size > 0) await new Promise<void>((resolve) => (this.#onDrained = resolve));
       this.#onDrained = undefined;
     }
     await closed;
