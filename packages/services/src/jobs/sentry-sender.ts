@@ -146,7 +146,6 @@ export class SentrySender extends Service<SentrySenderOptions> {
     const minimum = this.options.minLevel === 'warn' ? 30 : 40;
     const severity: Record<Method, number> = { debug: 10, info: 20, warn: 30, error: 40 };
     const bases = new Map<string, Logger>();
-    let mine: LoggerFactory | undefined;
     const factory: LoggerFactory = (name) => {
       const base = bases.get(name) ?? getLogger(name);
       bases.set(name, base);
@@ -162,7 +161,7 @@ export class SentrySender extends Service<SentrySenderOptions> {
             if (second === undefined) base[method](first as string);
             else base[method](first as object, second);
           } finally {
-            slot.factory = mine;
+            slot.factory = factory;
           }
         };
       return {
@@ -172,7 +171,6 @@ export class SentrySender extends Service<SentrySenderOptions> {
         error: write('error'),
       };
     };
-    mine = factory;
     const restore = setLoggerFactory(factory);
     return () => {
       if (slot.factory === factory) restore();
