@@ -651,7 +651,7 @@ async function flushHandler(sink: Sink, stream: Flushable): Promise<void> {
     const flush = stream.flush;
     if (typeof flush !== 'function') return;
     if (flush.length === 0) {
-      await (flush).call(stream);
+      await flush.call(stream);
       return;
     }
     await new Promise<void>((resolve, reject) => {
@@ -698,7 +698,7 @@ function handlerSinks(
       stream: wrapped ?? stream,
       level,
       safe: wrapped !== undefined,
-      flush: () => flushHandler(sink, (wrapped ?? stream)),
+      flush: () => flushHandler(sink, wrapped ?? stream),
       close: () => wrapped?.close(),
     };
     sinks.push(sink);

@@ -71,9 +71,29 @@ describe('write errors never take the process down', () => {
     const result = await runFixture(fixture, ['many-unbuffered'], {
       onSpawn: (child) => child.stderr?.destroy(),
     });
-    expect(result.stdout).toBe('done\n');
+    expect(result.stdout).toMatch(/^done in \d+ ms\n$/);
     expect(result.code).toBe(0);
   }, 30_000);
+
+  it('unbuffered to a stderr pipe that fills up runs at the reader speed, not 100 ms a full pipe', async () => {
+    // sonic-boom sleeps 100 ms whenever the non-blocking pipe is full: about 4,000 lines/s here,
+    // so 100,000 lines took 25 s; the bound below leaves a loaded machine ample room.
+    // The reader takes a 2 ms break after every chunk, as a busy log collector would: the pipe
+    // is full again and again.
+    const result = await runFixture(fixture, ['many-unbuffered', '100000'], {
+      onSpawn: (child) => {
+        const stderr = child.stderr!;
+        stderr.on('data', () => {
+          stderr.pause();
+          setTimeout(() => stderr.resume(), 2);
+        });
+      },
+    });
+    expect(result.code).toBe(0);
+    const ms = Number(/^done in (\d+) ms$/.exec(result.stdout.trim())?.[1]);
+    expect(ms).toBeLessThan(12_000);
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('{')).length).toBe(100_000);
+  }, 60_000);
 
   it('a handler whose write throws: the call does not throw, the next handler gets the record, one report', async () => {
     const result = await runFixture(fixture, ['handler-throws']);
