@@ -156,7 +156,9 @@ export async function runNetworkBench(): Promise<void> {
     },
   ];
   try {
+    const only = process.env.BENCH_CASES?.split(',');
     for (const entry of cases) {
+      if (only !== undefined && !only.includes(entry.name)) continue;
       const oursRuns: number[] = [];
       const rawRuns: number[] = [];
       for (let round_ = 0; round_ < rounds; round_++) {

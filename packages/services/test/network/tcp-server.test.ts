@@ -137,6 +137,19 @@ describe('TCPServer', () => {
     }
   });
 
+  it('takes options from static defaults of a subclass', async () => {
+    class Defaulted extends Echo {
+      static override defaults = { port: 0, gracefulTimeout: 123, statisticName: 'defaulted' };
+      greeting = 'fields do not clobber options';
+    }
+    const server = new Defaulted();
+    expect(server.options.gracefulTimeout).toBe(123);
+    await server.start();
+    expect(server.address().port).toBeGreaterThan(0);
+    expect(server.statistic.name).toBe('defaulted');
+    await server.stop();
+  });
+
   it('allows stop before start, a second stop, and a restart', async () => {
     const server = new Echo({ port: 0 });
     await server.stop();

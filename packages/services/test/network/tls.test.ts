@@ -134,7 +134,7 @@ describe.skipIf(!hasOpenssl)('TLSServer', () => {
       port: 0,
       cert: certs.server.cert,
       key: certs.server.key,
-      gracefulTimeout: 10_000,
+      gracefulTimeout: 500,
     });
     await server.start();
     const port = server.address().port;
@@ -156,12 +156,17 @@ describe.skipIf(!hasOpenssl)('TLSServer', () => {
     stuck.on('error', () => {});
     await new Promise((resolve) => stuck.once('connect', resolve));
     await waitFor(() => server.statistic.open >= 1);
+    // One that sends a lot and never reads the echo.
+    const deaf = await tlsClient(port, { ca: certs.ca.cert });
+    deaf.pause();
+    for (let i = 0; i < 8; i++) deaf.write(Buffer.alloc(1 << 20, i));
     const socket = await tlsClient(port, { ca: certs.ca.cert });
     expect((await roundTrip(socket, 'alive')).toString()).toBe('alive');
     const started = performance.now();
     await server.stop();
     expect(performance.now() - started).toBeLessThan(5000);
     await closed(stuck);
+    await closed(deaf);
     socket.destroy();
     await expectFdsBackTo(baseline);
   });
