@@ -1,4 +1,5 @@
-import { isAbsolute } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from '@aiomisc/core';
 import { FunctionNotFoundError } from './errors/function-not-found-error';
@@ -42,12 +43,44 @@ export function normalizeModuleUrl(argument: string, moduleUrl: unknown): string
   );
 }
 
+const ownUrl = import.meta.url;
+const workerState = globalSlot('workerState', () => ({ inWorker: false }));
+
+/** The `file:` URL of the script this process was started with, if any. */
+function mainScriptUrls(): string[] {
+  const main = process.argv[1];
+  if (!main) return [];
+  const urls = [pathToFileURL(resolve(main)).href];
+  try {
+    urls.push(pathToFileURL(realpathSync(resolve(main))).href);
+  } catch {
+    // not a file (a REPL, -e): nothing to compare with
+  }
+  return urls;
+}
+
+/**
+ * Refuses a function whose module was bundled into the app's entry file together with this
+ * package: a worker would import that file to find it, and run the whole app again (start its
+ * entrypoint, fork its pools) in every thread and process.
+ */
+function checkNotInMainBundle(url: string, name: string): void {
+  if (url !== ownUrl || workerState.inWorker) return;
+  if (!mainScriptUrls().includes(url)) return;
+  throw new InvalidArgumentError(
+    'moduleUrl',
+    url,
+    `a module of its own for "${name}": it was bundled into the app's entry file, so a worker would import that file and run the whole app again. When bundling, make every module that defines threaded functions (or exports pool tasks) an entry point of its own, with code splitting (see the @aiomisc/pool README, "Bundling")`,
+  );
+}
+
 /** @internal */
 export function makeReference(moduleUrl: unknown, name: unknown): FunctionReference {
   const url = normalizeModuleUrl('moduleUrl', moduleUrl);
   if (typeof name !== 'string' || name.length === 0) {
     throw new InvalidArgumentError('name', name, 'a non-empty string');
   }
+  checkNotInMainBundle(url, name);
   return Object.freeze({ moduleUrl: url, name });
 }
 

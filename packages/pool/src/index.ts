@@ -24,6 +24,7 @@ export { syncWaitCoroutine } from './sync-wait-coroutine';
 export { ThreadPoolExecutor, ThreadPoolStatistic } from './thread-pool-executor';
 export { threaded, threadedSeparate } from './threaded';
 export { WorkerPool, WorkerPoolStatistic } from './worker-pool';
+export { workerEntryPoints } from './worker-file';
 
 export type { FunctionReference, FunctionTarget } from './function-reference';
 export type { IteratorWrapperOptions, ThreadedIterableFunction } from './iterator-wrapper';

@@ -18,7 +18,13 @@ export function runInSeparateThread(
   const { signal, port, state } = options;
   if (signal?.aborted) return Promise.reject(signal.reason);
   const data: SeparateData = { aiomiscSeparate: true, task, port, state };
-  const worker = new Worker(workerFile('worker'), {
+  let filename: string;
+  try {
+    filename = workerFile('worker');
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const worker = new Worker(filename, {
     workerData: data,
     transferList: port ? [port] : [],
   });

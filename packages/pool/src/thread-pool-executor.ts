@@ -11,9 +11,28 @@ import { deserializeError, type SerializedError } from './serialize-error';
 import { handleWaitRequest, isWaitRequest } from './sync-wait-coroutine';
 import { RESULT, type PoolMessage, type TaskReply, type WireTask } from './wire';
 import { isCloneable, isCloneError, uncloneableError } from './uncloneable';
-import { workerFile } from './worker-file';
+import { checkPiscinaWorker, workerFile } from './worker-file';
 
 const log = getLogger('aiomisc.pool');
+
+/**
+ * `new Piscina(options)`; in an ESM bundle without the `__dirname`/`require` banner piscina's
+ * CommonJS code fails with a ReferenceError, which is turned into an error that says so.
+ */
+function newPiscina(options: ConstructorParameters<typeof Piscina>[0]): Piscina {
+  try {
+    return new Piscina(options);
+  } catch (error) {
+    if (error instanceof ReferenceError || /Dynamic require/.test(String(error))) {
+      const wrapped = new Error(
+        `piscina could not start (${(error as Error).message}): an ESM bundle needs a banner that defines require, __filename and __dirname (see the @aiomisc/pool README, "Bundling")`,
+      );
+      (wrapped as { cause?: unknown }).cause = error;
+      throw wrapped;
+    }
+    throw error;
+  }
+}
 
 /**
  * Counters of a {@link ThreadPoolExecutor}, named as in the Python `ThreadPoolStatistic`.
@@ -153,8 +172,10 @@ export class ThreadPoolExecutor implements AsyncDisposable {
     this.size = expectNumber('size', size, { min: 1, max: 1024, integer: true });
     this.#maxBatch = expectNumber('maxBatch', options.maxBatch ?? 16, { min: 1, integer: true });
     this.#statistic = new ThreadPoolStatistic(options.statisticName);
-    this.#piscina = new Piscina({
-      filename: workerFile('worker'),
+    const filename = workerFile('worker');
+    checkPiscinaWorker();
+    this.#piscina = newPiscina({
+      filename,
       name: 'handleTask',
       minThreads: this.size,
       maxThreads: this.size,

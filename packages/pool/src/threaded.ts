@@ -99,7 +99,13 @@ export function threaded<TArgs extends unknown[], TResult>(
   const { moduleUrl: url } = reference;
   const call = (callOptions: ThreadedCallOptions, args: TArgs): Promise<Awaited<TResult>> => {
     if (workerState.inWorker) return inline(() => fn(...args));
-    const pool = callOptions.pool ?? options.pool ?? getDefaultThreadPool();
+    let pool: ThreadPoolExecutor;
+    try {
+      pool = callOptions.pool ?? options.pool ?? getDefaultThreadPool();
+    } catch (error) {
+      // The default pool could not start (a worker file missing from a bundle): a rejection.
+      return Promise.reject(error);
+    }
     return pool.run(url, name, args, callOptions.signal) as Promise<Awaited<TResult>>;
   };
   const wrapper = (...args: TArgs): Promise<Awaited<TResult>> => call(NO_OPTIONS, args);

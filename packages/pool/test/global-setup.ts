@@ -6,7 +6,12 @@ const outDir = fileURLToPath(new URL('./dist', import.meta.url));
 
 export async function setup(): Promise<void> {
   await build({
-    entry: ['src/index.ts', 'src/worker.ts', 'src/process-worker.ts', 'src/plugin.ts'],
+    entry: {
+      index: 'src/index.ts',
+      'aiomisc-pool-worker': 'src/worker.ts',
+      'aiomisc-pool-process-worker': 'src/process-worker.ts',
+      plugin: 'src/plugin.ts',
+    },
     format: ['esm', 'cjs'],
     outDir,
     target: 'node20',

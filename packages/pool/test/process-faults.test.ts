@@ -154,13 +154,13 @@ describe('children of a `node -e` / `node -p` parent', () => {
 
 describe('the process worker', () => {
   it('refuses to run when started by hand', async () => {
-    const run = await runNode([`${workerDir()}/process-worker.js`], 10_000);
+    const run = await runNode([`${workerDir()}/aiomisc-pool-process-worker.js`], 10_000);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/process worker of @aiomisc\/pool/);
   });
 
   it('refuses to run when forked without the pool marker', async () => {
-    const child = fork(`${workerDir()}/process-worker.js`, [], { stdio: 'pipe' });
+    const child = fork(`${workerDir()}/aiomisc-pool-process-worker.js`, [], { stdio: 'pipe' });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const messages: unknown[] = [];
