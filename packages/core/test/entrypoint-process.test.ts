@@ -139,9 +139,19 @@ describe('Entrypoint in a process', () => {
 
 describe('Entrypoint in a process: a signal before the services run', () => {
   it.each([
-    ['while plugins load', { PLUGINS: '1' }, 'plugin loading', pluginApp],
-    ['during extension setup', { MODE: 'slow-setup' }, 'setup started', signalApp],
-    ['during an async PRE_START receiver', { MODE: 'slow-prestart' }, 'pre_start', signalApp],
+    ['while plugins load', { PLUGINS: '1', PHASE_MS: '1500' }, 'plugin loading', pluginApp],
+    [
+      'during extension setup',
+      { MODE: 'slow-setup', PHASE_MS: '1500' },
+      'setup started',
+      signalApp,
+    ],
+    [
+      'during an async PRE_START receiver',
+      { MODE: 'slow-prestart', PHASE_MS: '1500' },
+      'pre_start',
+      signalApp,
+    ],
   ])('%s: starts nothing and exits 0', async (_, env, marker, script) => {
     const app = startApp(env, { script });
     await app.waitFor(marker);
@@ -156,7 +166,7 @@ describe('Entrypoint in a process: a signal before the services run', () => {
   });
 
   it('during extension setup: the extension set up meanwhile is torn down', async () => {
-    const app = startApp({ MODE: 'slow-setup' });
+    const app = startApp({ MODE: 'slow-setup', PHASE_MS: '1500' });
     await app.waitFor('setup started');
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
@@ -164,7 +174,7 @@ describe('Entrypoint in a process: a signal before the services run', () => {
   });
 
   it('while services start: stops each of them and exits 0', async () => {
-    const app = startApp({ MODE: 'slow-start' });
+    const app = startApp({ MODE: 'slow-start', PHASE_MS: '10000' }); // aborted by the stop
     await app.waitFor('worker b starting');
     app.child.kill('SIGTERM');
     expect(await app.exited).toBe(0);
@@ -176,7 +186,7 @@ describe('Entrypoint in a process: a signal before the services run', () => {
   });
 
   it('a second signal right after the first while starting still exits 0', async () => {
-    const app = startApp({ MODE: 'slow-setup' });
+    const app = startApp({ MODE: 'slow-setup', PHASE_MS: '1500' });
     await app.waitFor('setup started');
     app.child.kill('SIGTERM');
     app.child.kill('SIGINT');
