@@ -18,6 +18,7 @@ export {
   threadedIterable,
   threadedIterableSeparate,
 } from './iterator-wrapper';
+export { isPoolWorker } from './is-pool-worker';
 export { PoolBase, PoolBaseStatistic } from './pool-base';
 export { ProcessPoolExecutor, ProcessPoolStatistic } from './process-pool-executor';
 export { syncWaitCoroutine } from './sync-wait-coroutine';
