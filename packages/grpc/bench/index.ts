@@ -1,6 +1,6 @@
 // GRPCService against a raw grpc-js server with the same handlers, in the same run. The server
 // runs in a child process; this process is the client (one channel), as in the peer baselines.
-//   pnpm --filter @aiomisc/grpc bench     (BENCH_DURATION_MS=5000 BENCH_ROUNDS=2 by default)
+//   pnpm --filter @aiomisc/grpc bench     (BENCH_WINDOWS=12 windows of BENCH_WINDOW_MS=500 ms)
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import { report, round, throughput } from '@aiomisc/bench';
 import { loadProtos } from '../src/index';
 
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 5_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 12);
+const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 500);
 const IN_FLIGHT = 64;
 const STREAMS_IN_FLIGHT = 4;
 const MESSAGES_PER_STREAM = 1_000;
@@ -72,76 +72,104 @@ function stream(client: Client): Promise<void> {
   });
 }
 
-async function measure(
-  server: Server,
-  run: () => Promise<number>,
-): Promise<{ rate: number; client_cpu_pct: number; server_cpu_pct: number }> {
+interface Totals {
+  ops: number;
+  wallMs: number;
+  clientCpuMicros: number;
+  serverCpuMicros: number;
+}
+const kinds = ['unary', 'server_streaming'] as const;
+type Kind = (typeof kinds)[number];
+
+/** One window of `kind` against `server`; adds what it measured to `totals`. */
+async function window(kind: Kind, server: Server, client: Client, totals: Totals): Promise<void> {
   await server.request('mark');
   const cpu = process.cpuUsage();
   const startedAt = performance.now();
-  const rate = await run();
+  const rate =
+    kind === 'unary'
+      ? await throughput(() => unary(client), { inFlight: IN_FLIGHT, durationMs: WINDOW_MS })
+      : await throughput(() => stream(client), {
+          inFlight: STREAMS_IN_FLIGHT,
+          durationMs: WINDOW_MS,
+        });
+  const wallMs = performance.now() - startedAt;
   const used = process.cpuUsage(cpu);
-  const wall = performance.now() - startedAt;
-  const { cpuPct } = (await server.request('cpu')) as { cpuPct: number };
-  return {
-    rate,
-    client_cpu_pct: round(((used.user + used.system) / 1000 / wall) * 100),
-    server_cpu_pct: round(cpuPct),
-  };
+  const { cpuMicros } = (await server.request('cpu')) as { cpuMicros: number };
+  const perOp = kind === 'unary' ? 1 : MESSAGES_PER_STREAM;
+  totals.ops += ((rate * wallMs) / 1000) * perOp;
+  totals.wallMs += wallMs;
+  totals.clientCpuMicros += used.user + used.system;
+  totals.serverCpuMicros += cpuMicros;
 }
 
-const results: Record<string, { unary: number[]; streaming: number[] }> = {};
-for (let roundIndex = 0; roundIndex < ROUNDS; roundIndex++) {
+// Every server runs for the whole bench and the modes take turns in short windows (in a
+// different order each time), so load from elsewhere on the machine falls on all of them alike.
+const servers = new Map<Mode, Server>();
+const clients = new Map<Mode, Client>();
+for (const mode of MODES) {
+  const server = await startServer(mode);
+  servers.set(mode, server);
+  clients.set(
+    mode,
+    new Greeter(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as Client,
+  );
+}
+const totals = new Map<string, Totals>();
+try {
   for (const mode of MODES) {
-    const server = await startServer(mode);
-    const client = new Greeter(
-      `127.0.0.1:${server.port}`,
-      grpc.credentials.createInsecure(),
-    ) as unknown as Client;
-    try {
-      // warm-up: connection, JIT
-      await throughput(() => unary(client), { inFlight: IN_FLIGHT, durationMs: 500 });
-      const unaryFigures = await measure(server, () =>
-        throughput(() => unary(client), { inFlight: IN_FLIGHT, durationMs: DURATION_MS }),
-      );
-      report('grpc', `unary_${mode}`, {
-        round: roundIndex + 1,
-        calls_per_s: round(unaryFigures.rate),
-        in_flight: IN_FLIGHT,
-        client_cpu_pct: unaryFigures.client_cpu_pct,
-        server_cpu_pct: unaryFigures.server_cpu_pct,
-      });
-      await throughput(() => stream(client), { inFlight: STREAMS_IN_FLIGHT, durationMs: 300 });
-      const streamFigures = await measure(server, () =>
-        throughput(() => stream(client), {
-          inFlight: STREAMS_IN_FLIGHT,
-          durationMs: DURATION_MS,
-        }),
-      );
-      report('grpc', `server_streaming_${mode}`, {
-        round: roundIndex + 1,
-        messages_per_s: round(streamFigures.rate * MESSAGES_PER_STREAM),
-        streams_in_flight: STREAMS_IN_FLIGHT,
-        client_cpu_pct: streamFigures.client_cpu_pct,
-        server_cpu_pct: streamFigures.server_cpu_pct,
-      });
-      const entry = (results[mode] ??= { unary: [], streaming: [] });
-      entry.unary.push(unaryFigures.rate);
-      entry.streaming.push(streamFigures.rate * MESSAGES_PER_STREAM);
-    } finally {
-      client.close();
-      await stopServer(server);
+    // warm-up: connection, JIT
+    await throughput(() => unary(clients.get(mode)!), { inFlight: IN_FLIGHT, durationMs: 500 });
+    await throughput(() => stream(clients.get(mode)!), {
+      inFlight: STREAMS_IN_FLIGHT,
+      durationMs: 300,
+    });
+  }
+  for (let index = 0; index < WINDOWS; index++) {
+    for (const kind of kinds) {
+      const order = [...MODES];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      for (const mode of order) {
+        const key = `${kind}_${mode}`;
+        if (!totals.has(key)) {
+          totals.set(key, { ops: 0, wallMs: 0, clientCpuMicros: 0, serverCpuMicros: 0 });
+        }
+        await window(kind, servers.get(mode)!, clients.get(mode)!, totals.get(key)!);
+      }
     }
   }
+} finally {
+  for (const client of clients.values()) client.close();
+  for (const server of servers.values()) await stopServer(server);
 }
 
-const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
-const raw = results.raw!;
-for (const mode of ['aiomisc', 'aiomisc_async'] as const) {
-  const ours = results[mode]!;
-  report('grpc', `ratio_${mode}_vs_raw`, {
-    unary: round((mean(ours.unary) / mean(raw.unary)) * 100) / 100,
-    server_streaming: round((mean(ours.streaming) / mean(raw.streaming)) * 100) / 100,
-    rounds: ROUNDS,
-  });
+const figures = (kind: Kind, mode: Mode) => {
+  const total = totals.get(`${kind}_${mode}`)!;
+  return {
+    rate: (total.ops * 1000) / total.wallMs,
+    clientCpuPct: (total.clientCpuMicros / 1000 / total.wallMs) * 100,
+    serverCpuPct: (total.serverCpuMicros / 1000 / total.wallMs) * 100,
+    serverCpuMicrosPerOp: total.serverCpuMicros / total.ops,
+  };
+};
+for (const kind of kinds) {
+  const raw = figures(kind, 'raw');
+  for (const mode of MODES) {
+    const ours = figures(kind, mode);
+    report('grpc', `${kind}_${mode}`, {
+      [kind === 'unary' ? 'calls_per_s' : 'messages_per_s']: round(ours.rate),
+      in_flight: kind === 'unary' ? IN_FLIGHT : `${STREAMS_IN_FLIGHT} streams`,
+      ratio_vs_raw: Math.round((ours.rate / raw.rate) * 1000) / 1000,
+      client_cpu_pct: round(ours.clientCpuPct),
+      server_cpu_pct: round(ours.serverCpuPct),
+      server_cpu_us_per_op: Math.round(ours.serverCpuMicrosPerOp * 100) / 100,
+      server_cpu_ratio_vs_raw:
+        Math.round((ours.serverCpuMicrosPerOp / raw.serverCpuMicrosPerOp) * 1000) / 1000,
+      windows: WINDOWS,
+      window_ms: WINDOW_MS,
+    });
+  }
 }

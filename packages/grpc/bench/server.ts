@@ -94,7 +94,10 @@ process.on('message', (message: string) => {
   } else if (message === 'cpu') {
     const used = process.cpuUsage(mark);
     const wall = performance.now() - markAt;
-    process.send!({ cpuPct: ((used.user + used.system) / 1000 / wall) * 100 });
+    process.send!({
+      cpuPct: ((used.user + used.system) / 1000 / wall) * 100,
+      cpuMicros: used.user + used.system,
+    });
   } else if (message === 'stop') {
     void server.stop().then(() => process.exit(0));
   }
