@@ -124,19 +124,33 @@ export abstract class AsyncFile<TData extends string | Buffer>
     const count = expectSize('size', size);
     return this.exclusive('read', async () => {
       this.ensureReadable();
-      return this.decode(await this.readUnits(count));
+      return this.readData(count);
     });
   }
 
   /** @internal Reads `count` units (bytes; characters for text files). */
-  protected readUnits(count: number): Promise<Buffer> {
-    return this.core.readBytes(count);
+  protected async readData(count: number): Promise<TData> {
+    return this.decode(await this.core.readBytes(count));
   }
 
-  /** @internal Reads one line of at most `limit` units. */
-  protected readLineUnits(limit: number): Promise<Buffer> {
-    return this.core.readLine(limit);
+  /** @internal Reads one line of at most `limit` units (no limit when negative). */
+  protected async readLineData(limit: number): Promise<TData> {
+    return this.decode(await this.core.readLine(limit));
   }
+
+  /** @internal A whole line that is already buffered, or undefined. */
+  protected lineNow(): TData | undefined {
+    const line = this.core.lineSync();
+    return line ? this.decode(line) : undefined;
+  }
+
+  /** @internal The position `tell()` reports. */
+  protected currentPosition(): number {
+    return this.core.position;
+  }
+
+  /** @internal Called before writes, seeks and truncates: text files give back read-ahead. */
+  protected async settle(): Promise<void> {}
 
   /**
    * Reads through the next `\n` (kept in the result), or at most `limit` characters (text) or
@@ -145,12 +159,12 @@ export abstract class AsyncFile<TData extends string | Buffer>
   readline(limit = -1): Promise<TData> {
     const count = expectSize('limit', limit);
     if (count < 0 && this.busy === 0 && !this.closing && this.parsed.readable) {
-      const line = this.core.lineSync();
-      if (line) return Promise.resolve(this.decode(line));
+      const line = this.lineNow();
+      if (line !== undefined) return Promise.resolve(line);
     }
     return this.exclusive('readline', async () => {
       this.ensureReadable();
-      return this.decode(await this.readLineUnits(count));
+      return this.readLineData(count);
     });
   }
 
@@ -165,9 +179,8 @@ export abstract class AsyncFile<TData extends string | Buffer>
       const lines: TData[] = [];
       let total = 0;
       for (;;) {
-        const line = await this.core.readLine(-1);
-        if (line.length === 0) return lines;
-        const value = this.decode(line);
+        const value = await this.readLineData(-1);
+        if (value.length === 0) return lines;
         lines.push(value);
         total += value.length;
         if (limit > 0 && total >= limit) return lines;
@@ -180,6 +193,7 @@ export abstract class AsyncFile<TData extends string | Buffer>
     const encoded = this.encode(data);
     return this.exclusive('write', async () => {
       this.ensureWritable();
+      await this.settle();
       await this.core.write(encoded.bytes, encoded.owned);
       return encoded.count;
     });
@@ -207,15 +221,20 @@ export abstract class AsyncFile<TData extends string | Buffer>
       );
     }
     this.checkSeek(target, whence);
-    return this.exclusive('seek', () => this.core.seek(target, whence));
+    return this.exclusive('seek', () => this.seekData(target, whence));
   }
 
   /** @internal */
   protected checkSeek(_offset: number, _whence: Whence): void {}
 
+  /** @internal */
+  protected seekData(offset: number, whence: Whence): Promise<number> {
+    return this.core.seek(offset, whence);
+  }
+
   /** The current position: bytes from the start (uncompressed bytes for compressed files). */
   tell(): Promise<number> {
-    return this.exclusive('tell', async () => this.core.position);
+    return this.exclusive('tell', async () => this.currentPosition());
   }
 
   /** Cuts (or extends) the file to `size` bytes, the current position by default; returns the size. */
@@ -223,6 +242,7 @@ export abstract class AsyncFile<TData extends string | Buffer>
     const length = size === undefined ? undefined : expectSize('size', size, 0);
     return this.exclusive('truncate', async () => {
       this.ensureWritable();
+      await this.settle();
       return this.core.truncate(length);
     });
   }
@@ -285,8 +305,8 @@ export abstract class AsyncFile<TData extends string | Buffer>
   [Symbol.asyncIterator](): AsyncIterator<TData> {
     const next = (): Promise<IteratorResult<TData>> => {
       if (this.busy === 0 && !this.closing && this.parsed.readable) {
-        const line = this.core.lineSync();
-        if (line) return Promise.resolve({ done: false, value: this.decode(line) });
+        const value = this.lineNow();
+        if (value !== undefined) return Promise.resolve({ done: false, value });
       }
       return this.readline().then((line) =>
         line.length === 0 ? DONE : { done: false, value: line },
@@ -360,35 +380,131 @@ export class AsyncTextFile extends AsyncFile<string> {
     }
   }
 
-  protected override readUnits(count: number): Promise<Buffer> {
-    if (count < 0 || this.bufferEncoding !== 'utf8') return this.core.readBytes(count);
-    return this.readUtf8(count, false);
-  }
+  // Text is decoded a chunk at a time (whole characters only) and lines are cut from the
+  // string: much cheaper than decoding each line's bytes. `text` holds what was decoded and not
+  // returned yet; the core's position is just past it.
+  private text = '';
+  private textIndex = 0;
 
-  protected override readLineUnits(limit: number): Promise<Buffer> {
-    if (limit < 0 || this.bufferEncoding !== 'utf8') return this.core.readLine(limit);
-    return this.readUtf8(limit, true);
-  }
-
-  /** Reads `count` UTF-8 characters (code points), stopping after a `\n` when `line`. */
-  private async readUtf8(count: number, line: boolean): Promise<Buffer> {
-    let scanned = 0;
-    let characters = 0;
+  /** Decodes the next buffered (or read) bytes onto `text`; false at the end of the file. */
+  private async decodeMore(): Promise<boolean> {
     for (;;) {
-      const bytes = this.core.peek();
-      let index = scanned;
-      for (; index < bytes.length; index++) {
-        const byte = bytes[index]!;
-        if ((byte & 0xc0) !== 0x80) {
-          if (characters === count) return this.core.take(index);
-          characters++;
+      let bytes = this.core.peek();
+      if (bytes.length === 0 || completeLength(bytes, this.bufferEncoding) === 0) {
+        const more = await this.core.fill();
+        bytes = this.core.peek();
+        if (!more) {
+          if (bytes.length === 0) return false;
+          // Incomplete bytes at the end of the file decode to U+FFFD.
+          this.appendText(this.core.take(bytes.length).toString(this.bufferEncoding));
+          return true;
         }
-        if (line && byte === 0x0a) return this.core.take(index + 1);
       }
-      scanned = index;
-      if (!(await this.core.fill())) return this.core.take(bytes.length);
+      const complete = completeLength(bytes, this.bufferEncoding);
+      if (complete === 0) continue;
+      this.appendText(this.core.take(complete).toString(this.bufferEncoding));
+      return true;
     }
   }
+
+  private appendText(decoded: string): void {
+    this.text =
+      this.textIndex < this.text.length ? this.text.slice(this.textIndex) + decoded : decoded;
+    this.textIndex = 0;
+  }
+
+  private takeText(end: number): string {
+    const out = this.text.slice(this.textIndex, end);
+    this.textIndex = end;
+    if (this.textIndex >= this.text.length) {
+      this.text = '';
+      this.textIndex = 0;
+    }
+    return out;
+  }
+
+  protected override lineNow(): string | undefined {
+    const index = this.text.indexOf('\n', this.textIndex);
+    return index < 0 ? undefined : this.takeText(index + 1);
+  }
+
+  protected override async readLineData(limit: number): Promise<string> {
+    if (limit >= 0) return this.readCharacters(limit, true);
+    let from = this.textIndex;
+    for (;;) {
+      const index = this.text.indexOf('\n', from);
+      if (index >= 0) return this.takeText(index + 1);
+      from = this.text.length - this.textIndex;
+      if (!(await this.decodeMore())) return this.takeText(this.text.length);
+      from += this.textIndex;
+    }
+  }
+
+  protected override async readData(count: number): Promise<string> {
+    if (count >= 0) return this.readCharacters(count, false);
+    const rest = this.takeText(this.text.length);
+    const bytes = await this.core.readBytes(-1);
+    return rest + bytes.toString(this.bufferEncoding);
+  }
+
+  /** Reads `count` characters (code points), stopping after a `\n` when `line`. */
+  private async readCharacters(count: number, line: boolean): Promise<string> {
+    let characters = 0;
+    let index = this.textIndex;
+    for (;;) {
+      const text = this.text;
+      while (index < text.length) {
+        if (characters === count) return this.takeText(index);
+        const code = text.charCodeAt(index);
+        index += code >= 0xd800 && code <= 0xdbff && index + 1 < text.length ? 2 : 1;
+        characters++;
+        if (line && code === 0x0a) return this.takeText(index);
+      }
+      if (characters === count) return this.takeText(index);
+      const consumed = index - this.textIndex;
+      if (!(await this.decodeMore())) return this.takeText(this.text.length);
+      index = this.textIndex + consumed;
+    }
+  }
+
+  protected override currentPosition(): number {
+    if (this.textIndex >= this.text.length) return this.core.position;
+    return (
+      this.core.position - Buffer.byteLength(this.text.slice(this.textIndex), this.bufferEncoding)
+    );
+  }
+
+  private dropText(): void {
+    this.text = '';
+    this.textIndex = 0;
+  }
+
+  protected override async settle(): Promise<void> {
+    if (this.textIndex >= this.text.length) return;
+    const position = this.currentPosition();
+    this.dropText();
+    await this.core.seek(position, 0);
+  }
+
+  protected override async seekData(offset: number, whence: Whence): Promise<number> {
+    const target = whence === 1 ? this.currentPosition() : offset;
+    this.dropText();
+    return whence === 2 ? this.core.seek(offset, 2) : this.core.seek(target, 0);
+  }
+}
+
+/** How many leading bytes of `bytes` are whole characters (UTF-8 may end mid-character). */
+function completeLength(bytes: Buffer, encoding: BufferEncoding): number {
+  if (encoding !== 'utf8') return bytes.length;
+  const end = bytes.length;
+  // Look back over at most 3 bytes for the lead byte of a character that is cut off.
+  for (let back = 1; back <= 3 && back <= end; back++) {
+    const byte = bytes[end - back]!;
+    if ((byte & 0xc0) === 0x80) continue; // continuation byte
+    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return needed > back ? end - back : end;
+  }
+  return end;
 }
 
 function expectSize(argument: string, value: unknown, min = -Infinity): number {

@@ -222,6 +222,28 @@ describe('asyncOpen modes on plain files', () => {
     await emoji.close();
   });
 
+  it('tells byte positions in text mode after lines and characters, and writes where reading stopped', async () => {
+    const path = join(tempDir(), 'tell');
+    writeFileSync(path, 'żółw\nab\ncd\n');
+    const file = await asyncOpen(path, 'r+');
+    expect(await file.readline()).toBe('żółw\n');
+    expect(await file.tell()).toBe(Buffer.byteLength('żółw\n'));
+    expect(await file.read(1)).toBe('a');
+    expect(await file.tell()).toBe(9);
+    expect(await file.seek(0, 1)).toBe(9);
+    await file.write('X');
+    expect(await file.tell()).toBe(10);
+    expect(await file.readline()).toBe('\n');
+    await file.seek(0);
+    expect(await file.read()).toBe('żółw\naX\ncd\n');
+    await file.seek(8);
+    expect(await file.readline()).toBe('aX\n');
+    expect(await file.truncate()).toBe(11);
+    await file.seek(0);
+    expect(await file.readlines()).toEqual(['żółw\n', 'aX\n']);
+    await file.close();
+  });
+
   it('uses the encoding given', async () => {
     const path = join(tempDir(), 'latin1');
     const file = await asyncOpen(path, 'w', { encoding: 'latin1' });

@@ -138,6 +138,22 @@ describe('compression round trips', () => {
     });
   }
 
+  it('tells uncompressed byte positions in a compressed text file and seeks back to them', async () => {
+    const path = join(tempDir(), 'tell.gz');
+    const writer = await asyncOpen(path, 'w', { compression: Compression.GZIP });
+    await writer.write(sample(5000));
+    await writer.close();
+    const reader = await asyncOpen(path, 'r', { compression: Compression.GZIP });
+    const first = await reader.readline();
+    const position = await reader.tell();
+    expect(position).toBe(Buffer.byteLength(first));
+    const second = await reader.readline();
+    await reader.readlines();
+    expect(await reader.seek(position)).toBe(position);
+    expect(await reader.readline()).toBe(second);
+    await reader.close();
+  });
+
   it('writes a gzip file that is readable after flush(), before close()', async () => {
     const path = join(tempDir(), 'flushed.gz');
     const writer = await asyncOpen(path, 'w', { compression: Compression.GZIP });
