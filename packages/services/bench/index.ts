@@ -1,3 +1,5 @@
+import { runJobsBench } from './jobs';
 import { runNetworkBench } from './network';
 
 await runNetworkBench();
+await runJobsBench();

@@ -59,12 +59,14 @@ export class CronCallback {
    */
   start(spec: string, options: CronStartOptions = {}): void {
     if (this.#scheduler) throw new InvalidStateError(`${this.name} is already running`);
-    const expression = parseCronSpec(spec, options.timeZone);
+    const { expression, firstAt, parsedAt } = parseCronSpec(spec, options.timeZone);
     const job = CronScheduler.createJob({
       name: this.name,
       spec,
       fn: this.#fn,
       expression,
+      firstAt,
+      parsedAt,
       shield: options.shield,
       suppressExceptions: options.suppressExceptions,
     });

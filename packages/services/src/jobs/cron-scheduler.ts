@@ -20,6 +20,8 @@ export interface CronJob {
   readonly statistic: CronCallbackStatistic;
   nextAt: number;
   running: Promise<void> | undefined;
+  /** The first due time computed at parse time, and from when (reused by the first add). */
+  parsed: { firstAt: number; parsedAt: number } | undefined;
 }
 
 /** @internal what a job is made from. */
@@ -28,6 +30,8 @@ export interface CronJobInit {
   spec: string;
   fn: (signal: AbortSignal) => unknown;
   expression: CronExpression;
+  firstAt?: number;
+  parsedAt?: number;
   shield?: boolean;
   suppressExceptions?: readonly ErrorClass[];
 }
@@ -81,6 +85,10 @@ export class CronScheduler {
       statistic: new CronCallbackStatistic(init.name),
       nextAt: Infinity,
       running: undefined,
+      parsed:
+        init.firstAt !== undefined && init.parsedAt !== undefined
+          ? { firstAt: init.firstAt, parsedAt: init.parsedAt }
+          : undefined,
     };
   }
 
@@ -91,8 +99,15 @@ export class CronScheduler {
 
   /** Schedules a job from now (at once when started, or when start() is called). */
   add(job: CronJob, now = Date.now()): void {
-    job.expression.reset(new Date(now));
-    job.nextAt = job.expression.next().getTime();
+    // The due time computed at parse time is still the first one after now when it lies
+    // ahead of now: nothing can match in between. That saves one next() per job at start.
+    const parsed = job.parsed;
+    job.parsed = undefined;
+    if (parsed && parsed.parsedAt <= now && parsed.firstAt > now) job.nextAt = parsed.firstAt;
+    else {
+      job.expression.reset(new Date(now));
+      job.nextAt = job.expression.next().getTime();
+    }
     this.#push(job);
     if (this.#controller && job.nextAt < this.#timerAt) this.#arm();
   }

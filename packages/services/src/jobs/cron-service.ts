@@ -73,7 +73,7 @@ export class CronService<
     options: CronRegisterOptions = {},
   ): void {
     expectFunction('fn', fn);
-    const expression = parseCronSpec(spec, options.timeZone);
+    const { expression, firstAt, parsedAt } = parseCronSpec(spec, options.timeZone);
     const name = options.name ?? fn.name;
     if (!name && this.#lock) {
       throw new InvalidArgumentError(
@@ -87,6 +87,8 @@ export class CronService<
       spec,
       fn,
       expression,
+      firstAt,
+      parsedAt,
       shield: options.shield,
       suppressExceptions: options.suppressExceptions,
     });

@@ -7,7 +7,10 @@ import { CronExpressionParser, type CronExpression } from 'cron-parser';
  * not at the first tick.
  * @internal
  */
-export function parseCronSpec(spec: unknown, timeZone: unknown): CronExpression {
+export function parseCronSpec(
+  spec: unknown,
+  timeZone: unknown,
+): { expression: CronExpression; firstAt: number; parsedAt: number } {
   if (timeZone !== undefined) expectTimeZone(timeZone);
   if (typeof spec !== 'string' || spec.trim() === '') {
     throw new InvalidArgumentError('spec', spec, 'a cron expression string');
@@ -20,21 +23,28 @@ export function parseCronSpec(spec: unknown, timeZone: unknown): CronExpression 
       `a cron expression of 5 fields, or 6 with seconds first (it has ${fields.length})`,
     );
   }
-  let expression: CronExpression;
+  const parsedAt = Date.now();
   try {
-    expression = CronExpressionParser.parse(spec, { tz: timeZone as string | undefined });
-    expression.next();
+    // The first next() also catches specs that parse but never match (30 February).
+    const expression = CronExpressionParser.parse(spec, {
+      tz: timeZone as string | undefined,
+      currentDate: new Date(parsedAt),
+    });
+    return { expression, firstAt: expression.next().getTime(), parsedAt };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new InvalidArgumentError('spec', spec, `a valid cron expression (${reason})`);
   }
-  return expression;
 }
+
+const knownZones = new Set<string>();
 
 function expectTimeZone(timeZone: unknown): string {
   if (typeof timeZone === 'string') {
+    if (knownZones.has(timeZone)) return timeZone;
     try {
       new Intl.DateTimeFormat('en-US', { timeZone });
+      knownZones.add(timeZone);
       return timeZone;
     } catch {
       // fall through to the error below
