@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { report, round, throughput } from '@aiomisc/bench';
 import { loadProtos } from '../src/index';
+import { wrapperOverhead } from './wrapper';
 
 const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 12);
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 500);
@@ -173,3 +174,11 @@ for (const kind of kinds) {
     });
   }
 }
+
+const overhead = await wrapperOverhead();
+report('grpc', 'wrapper_overhead_in_process', {
+  ...overhead,
+  added_ns_per_call: round(overhead.wrapped_ns_per_call! - overhead.raw_ns_per_call!),
+  added_async_ns_per_call: round(overhead.wrapped_async_ns_per_call! - overhead.raw_ns_per_call!),
+  raw_server_cpu_ns_per_call: round(figures('unary', 'raw').serverCpuMicrosPerOp * 1000),
+});
