@@ -7,8 +7,16 @@ import pino from 'pino';
 import pinoPretty from 'pino-pretty';
 import { basicConfig, getLogger } from '../dist/index.js';
 
-const [impl, mode, format, file, countText] = process.argv.slice(2) as [string, string, string, string, string];
+const [impl, mode, format, fileArgument, countText] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string,
+  string,
+];
 const count = Number(countText);
+// 'stderr': the case of a service under Docker or systemd, whose stderr is a pipe.
+const file: string | number = fileArgument === 'stderr' ? 2 : fileArgument;
 
 interface Sink {
   info(message: string): void;
@@ -24,14 +32,25 @@ function rawPino(): Sink {
         : pino.transport({ target: 'pino/file', options: { destination: file } });
     return pino(destination).child({ name: 'bench' });
   }
-  const options = { colorize: false, destination: file, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss', ignore: 'pid,hostname' };
+  const options = {
+    colorize: false,
+    destination: file,
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss',
+    ignore: 'pid,hostname',
+  };
   const destination =
-    mode === 'sync' ? pinoPretty({ ...options, sync: true }) : pino.transport({ target: 'pino-pretty', options });
+    mode === 'sync'
+      ? pinoPretty({ ...options, sync: true })
+      : pino.transport({ target: 'pino-pretty', options });
   return pino(destination).child({ name: 'bench' });
 }
 
 function aiomiscLog(): Sink {
-  basicConfig({ logFormat: format === 'json' ? 'json' : 'stream', buffered: mode === 'buffered', destination: file });
+  basicConfig({
+    logFormat: format === 'json' ? 'json' : 'stream',
+    buffered: mode === 'buffered',
+    destination: file,
+  });
   return getLogger('bench');
 }
 
