@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { connect as netConnect, type Socket } from 'node:net';
 
 import { InvalidStateError, Service, expectNumber, getLogger, setLongTimeout } from '@aiomisc/core';
@@ -98,6 +99,8 @@ export abstract class ClientBase<TOptions extends ClientOptions> extends Service
       throw new InvalidStateError(`${this.constructor.name} is already started`);
     }
     this.#controller = new AbortController();
+    // Every handler of the run may listen to the one signal.
+    setMaxListeners(0, this.#controller.signal);
     return this.#controller.signal;
   }
 

@@ -1,9 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 
 import {
   InvalidArgumentError,
   InvalidStateError,
   Service,
+  expectNumber,
   getLogger,
   setLongTimeout,
 } from '@aiomisc/core';
@@ -89,6 +91,7 @@ export abstract class TCPServer<
       throw new InvalidArgumentError('sock', sock, 'a listening net.Server or { fd }');
     }
     this.listenConfig = validateListen(options, sock !== undefined);
+    expectNumber('backlog', options.backlog ?? 511, { min: 0, integer: true });
     this.statistic = this.createStatistic(options.statisticName ?? null);
   }
 
@@ -143,6 +146,8 @@ export abstract class TCPServer<
   async #listen(): Promise<void> {
     const listener = this.createListener();
     const controller = new AbortController();
+    // Every handler of the run may listen to the one signal.
+    setMaxListeners(0, controller.signal);
     this.#closing = false;
     this.#controller = controller;
     this.bindListener(listener, controller.signal);

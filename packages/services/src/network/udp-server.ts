@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 
@@ -155,6 +156,8 @@ export abstract class UDPServer<
       }
     }
     const controller = new AbortController();
+    // Every handler of the run may listen to the one signal.
+    setMaxListeners(0, controller.signal);
     this.#controller = controller;
     this.#socket = socket;
     this.#receiving = true;

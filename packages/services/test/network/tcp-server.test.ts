@@ -184,6 +184,7 @@ describe('TCPServer', () => {
       [{ port: 0, gracefulTimeout: -5 }, 'gracefulTimeout', -5],
       [{ port: 0, address: '' }, 'address', ''],
       [{ sock: 42 as never }, 'sock', 42],
+      [{ port: 0, backlog: -1 }, 'backlog', -1],
     ];
     for (const [options, argument, value] of cases) {
       let caught: unknown;
@@ -298,6 +299,25 @@ describe('TCPServer', () => {
       expect(server.statistic.destroyed).toBe(3);
       await Promise.all(sockets.map(closed));
       await expectFdsBackTo(baseline);
+    });
+
+    it('lets many handlers listen to the signal without a MaxListeners warning', async () => {
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning);
+      process.on('warning', onWarning);
+      const server = new AsyncEcho({ port: 0 });
+      await server.start();
+      const sockets = await Promise.all(
+        Array.from({ length: 20 }, () => connectTo(server.address().port)),
+      );
+      await waitFor(() => server.statistic.open === 20);
+      await server.stop();
+      await Promise.all(sockets.map(closed));
+      await new Promise((resolve) => setImmediate(resolve));
+      process.off('warning', onWarning);
+      expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual(
+        [],
+      );
     });
 
     it('destroys at once with gracefulTimeout 0', async () => {
