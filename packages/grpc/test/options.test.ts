@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { freePort } from '@aiomisc/test-kit';
-import { entrypoint, InvalidArgumentError, InvalidStateError } from '@aiomisc/core';
+import { entrypoint, getStatistics, InvalidArgumentError, InvalidStateError } from '@aiomisc/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BindError, GRPCService, UnknownServiceError, type GRPCServiceOptions } from '../src/index';
 import { occupyPort, portIsFree, protos, unary, Greeter } from './helpers';
@@ -175,5 +175,63 @@ describe('GRPCService binding', () => {
       cleanups.push(() => client.close());
       expect(await unary(client, 'SayHello', {})).toEqual({ message: 'hi' });
     }
+  });
+});
+
+describe('GRPCService with misbehaving peers', () => {
+  it('keeps serving after garbage, a bad HTTP/2 preface and a reset in the middle of a call', async () => {
+    const { connect } = await import('node:net');
+    let entered = 0;
+    const service = new GRPCService({ statisticName: 'peers' });
+    service.addService(greeter, {
+      SayHello: async (call: grpc.ServerUnaryCall<{ name: string }, unknown>) => {
+        entered++;
+        if (call.request.name === 'hang') await new Promise((resolve) => setTimeout(resolve, 500));
+        return { message: 'hi' };
+      },
+    });
+    service.addInsecurePort('127.0.0.1:0');
+    await service.start();
+    cleanups.push(() => service.stop());
+    const port = service.ports[0]!.port;
+
+    for (const payload of [
+      Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff\xff\xff\xff\xff\xff\xff', 'latin1'),
+      Buffer.alloc(4096, 0xa5),
+    ]) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(payload));
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+        socket.resume();
+      });
+    }
+
+    const client = new Greeter(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    cleanups.push(() => client.close());
+    const pending = new Promise<grpc.ServiceError | null>((resolve) => {
+      const call = (client.SayHello as (...args: unknown[]) => grpc.ClientUnaryCall)(
+        { name: 'hang' },
+        (error: grpc.ServiceError | null) => resolve(error),
+      );
+      setTimeout(() => call.cancel(), 100);
+    });
+    expect((await pending)?.code).toBe(grpc.status.CANCELLED);
+    await expect
+      .poll(
+        () =>
+          getStatistics('GRPCMethodStatistic').find(
+            (s) =>
+              s.name === 'peers:/helloworld.Greeter/SayHello' && s.metric === 'status_CANCELLED',
+          )?.value,
+        { timeout: 5_000 },
+      )
+      .toBe(1);
+
+    const fresh = new Greeter(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    cleanups.push(() => fresh.close());
+    expect(await unary(fresh, 'SayHello', { name: 'ok' })).toEqual({ message: 'hi' });
+    expect(entered).toBe(2);
   });
 });
