@@ -191,6 +191,7 @@ export abstract class ClientBase<TOptions extends ClientOptions> extends Service
           if (current !== undefined) {
             current.destroy();
             await this.#closed;
+            this.#socket = undefined;
           }
         }
       }

@@ -60,6 +60,11 @@ export abstract class TCPClient<
     for (let attempt = 1; ; attempt++) {
       try {
         const socket = await this.connect(signal);
+        if (signal.aborted) {
+          // Connected just as stop was called: the handler never runs.
+          socket.destroy();
+          throw signal.reason;
+        }
         this.statistic.connects++;
         this.runInBackground(this.serve(socket, signal));
         return;
@@ -161,6 +166,10 @@ export abstract class RobustTCPClient<
       let socket;
       try {
         socket = await this.connect(signal);
+        if (signal.aborted) {
+          socket.destroy();
+          break;
+        }
       } catch (error) {
         if (signal.aborted) break;
         statistic.failures++;
