@@ -1,13 +1,13 @@
-// HTTP hello on 127.0.0.1: autocannon (run in this process, programmatically) against a server in
-// a forked child, 50 connections. Each pair (ours vs raw) is measured in alternating rounds.
+// HTTP hello on 127.0.0.1: autocannon, run programmatically in this process, against servers in
+// forked children, 50 connections. Each pair (ours vs raw) is measured in alternating slices.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { report, round } from '@aiomisc/bench';
 import autocannon from 'autocannon';
 
-const DURATION_S = Number(process.env.HTTP_BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.HTTP_BENCH_ROUNDS ?? 2);
+const DURATION_S = Number(process.env.HTTP_BENCH_SECONDS ?? 2);
+const ROUNDS = Number(process.env.HTTP_BENCH_ROUNDS ?? 6);
 const CONNECTIONS = 50;
 const serverFile = fileURLToPath(new URL('./server.ts', import.meta.url));
 
@@ -43,24 +43,21 @@ interface Figures {
   non2xx: number;
 }
 
-async function measure(kind: string, into: Figures): Promise<void> {
-  const { child, port } = await startServer(kind);
-  try {
-    const url = `http://127.0.0.1:${port}/`;
-    await autocannon({ url, connections: CONNECTIONS, duration: 1 }); // warm-up
-    const before = await cpuOf(child);
-    const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
-    const after = await cpuOf(child);
-    into.cpuMicros += after.user + after.system - before.user - before.system;
-    into.requests += result.requests.total;
-    into.seconds += result.duration;
-    into.p50.push(result.latency.p50);
-    into.p99.push(result.latency.p99);
-    into.errors += result.errors + result.timeouts;
-    into.non2xx += result.non2xx;
-  } finally {
-    await stopServer(child);
-  }
+async function measure(
+  server: { child: ChildProcess; port: number },
+  into: Figures,
+): Promise<void> {
+  const url = `http://127.0.0.1:${server.port}/`;
+  const before = await cpuOf(server.child);
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S });
+  const after = await cpuOf(server.child);
+  into.cpuMicros += after.user + after.system - before.user - before.system;
+  into.requests += result.requests.total;
+  into.seconds += result.duration;
+  into.p50.push(result.latency.p50);
+  into.p99.push(result.latency.p99);
+  into.errors += result.errors + result.timeouts;
+  into.non2xx += result.non2xx;
 }
 
 const median = (values: number[]) => {
@@ -84,10 +81,23 @@ for (const [ours, peer] of [
       non2xx: 0,
     };
   }
-  for (let round_ = 0; round_ < ROUNDS; round_++) {
-    // alternate who goes first, so drift in the machine's load hits both alike
-    const order = round_ % 2 === 0 ? [peer, ours] : [ours, peer];
-    for (const kind of order) await measure(kind, figures[kind]!);
+  // Both servers run side by side (idle while the other is measured) and take turns in short
+  // slices, so that drift in the load of a shared machine hits both alike.
+  const servers = { [ours]: await startServer(ours), [peer]: await startServer(peer) };
+  try {
+    for (const kind of [peer, ours]) {
+      await autocannon({
+        url: `http://127.0.0.1:${servers[kind]!.port}/`,
+        connections: CONNECTIONS,
+        duration: 1,
+      });
+    }
+    for (let round_ = 0; round_ < ROUNDS; round_++) {
+      const order = round_ % 2 === 0 ? [peer, ours] : [ours, peer];
+      for (const kind of order) await measure(servers[kind]!, figures[kind]!);
+    }
+  } finally {
+    await Promise.all(Object.values(servers).map(({ child }) => stopServer(child)));
   }
   const rate = (kind: string) => figures[kind]!.requests / figures[kind]!.seconds;
   const cpuPerRequest = (kind: string) => figures[kind]!.cpuMicros / figures[kind]!.requests;
