@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Duplex } from 'node:stream';
+import { CompressedDataError } from './errors/compressed-data-error';
 
 /*
  * bzip2 on two registry packages that need no compiler:
@@ -235,8 +236,13 @@ export class Bzip2Decompressor extends Transform {
 }
 
 function toError(error: unknown): Error {
-  if (error instanceof Error) return error;
-  return new RangeError(`bzip2 decompression failed: ${String(error)}`);
+  return new CompressedDataError(
+    'bz2',
+    `decompression failed: ${error instanceof Error ? error.message : String(error)}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** Both directions, for the compression table. @internal */

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { expectNumber, expectOneOf } from '@aiomisc/core';
 import { createBzip2Stream } from './bzip2';
+import { CompressedDataError } from './errors/compressed-data-error';
 import { UnsupportedOperationError } from './errors/unsupported-operation-error';
 
 /**
@@ -91,6 +92,56 @@ function xz(): Promise<Liblzma> {
   return liblzma;
 }
 
+const LZMA_STREAM_END = 1;
+
+type LzmaCallback = (status: number, availableIn: number, availableOut: number) => boolean;
+
+interface UnxzInternals {
+  lzma: { code(...args: [...unknown[], LzmaCallback]): unknown };
+  _flush(callback: (error?: Error | null) => void): void;
+}
+
+/**
+ * node-liblzma 4.0.2 ends quietly when the input stops mid-stream (it finishes without asking
+ * liblzma a second time, so liblzma never reports LZMA_BUF_ERROR). Watch for liblzma's
+ * LZMA_STREAM_END and fail the final flush when it never came.
+ */
+function detectTruncation(decoder: Duplex): Duplex {
+  const internals = decoder as unknown as UnxzInternals;
+  const native = internals.lzma;
+  let complete = false;
+  const code = (...args: [...unknown[], LzmaCallback]): unknown => {
+    const callback = args.pop() as LzmaCallback;
+    return native.code(...args, (status: number, availableIn: number, availableOut: number) => {
+      if (status === LZMA_STREAM_END) complete = true;
+      return callback(status, availableIn, availableOut);
+    });
+  };
+  // The binding's methods are read-only: put a view in front of it that wraps `code`.
+  internals.lzma = new Proxy(native, {
+    get(target, property): unknown {
+      if (property === 'code') return code;
+      const value = Reflect.get(target, property) as unknown;
+      return typeof value === 'function'
+        ? (value as (...args: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+  const flush = internals._flush.bind(decoder);
+  internals._flush = (callback) =>
+    flush((error) => {
+      if (error || complete) callback(error);
+      else
+        callback(
+          new CompressedDataError(
+            'lzma',
+            'the compressed data ends before the stream does (a truncated file)',
+          ),
+        );
+    });
+  return decoder;
+}
+
 type ZstdFactory = (options: { chunkSize: number; params: Record<number, number> }) => Duplex;
 
 /** A compressing Transform for `compression` at `level`. @internal */
@@ -140,7 +191,7 @@ export async function createDecompressor(
       return createBzip2Stream('decompress', 0, CHUNK_SIZE);
     case 'lzma':
       // Concatenated .xz streams (as `a` mode writes them) are read as one, like `xz -d` does.
-      return (await xz()).createUnxz(undefined, { highWaterMark: CHUNK_SIZE });
+      return detectTruncation((await xz()).createUnxz(undefined, { highWaterMark: CHUNK_SIZE }));
   }
 }
 

@@ -1,4 +1,5 @@
 export { ClosedFileError } from './errors/closed-file-error';
+export { CompressedDataError } from './errors/compressed-data-error';
 export { FileExistsError } from './errors/file-exists-error';
 export { UnsupportedOperationError } from './errors/unsupported-operation-error';
 

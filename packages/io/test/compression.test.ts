@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { systemCommand } from '@aiomisc/test-kit';
 import { describe, expect, it } from 'vitest';
-import { asyncOpen, Compression, UnsupportedOperationError } from '../src/index';
+import {
+  asyncOpen,
+  CompressedDataError,
+  Compression,
+  UnsupportedOperationError,
+} from '../src/index';
 import { expectInvalidArgument, tempDir } from './helpers';
 
 const zstd = typeof (zlib as unknown as Record<string, unknown>).createZstdCompress === 'function';
@@ -96,6 +101,22 @@ describe('compression round trips', () => {
       const garbage = await asyncOpen(path, 'rb', { compression });
       await expect(garbage.read()).rejects.toBeInstanceOf(Error);
       await garbage.close();
+    });
+
+    it(`rejects a truncated ${compression} file instead of ending early`, async () => {
+      const path = join(tempDir(), 'truncated');
+      const writer = await asyncOpen(path, 'wb', { compression });
+      await writer.write(Buffer.from(sample(20_000)));
+      await writer.close();
+      const bytes = readFileSync(path);
+      writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+      const reader = await asyncOpen(path, 'rb', { compression });
+      const error: unknown = await reader.read().catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(Error);
+      if (compression === Compression.LZMA || compression === Compression.BZ2) {
+        expect(CompressedDataError.isInstance(error), String(error)).toBe(true);
+      }
+      await reader.close();
     });
 
     it(`seeks in a ${compression} file being read: forwards, backwards (re-reading) and from the end`, async () => {
