@@ -93,6 +93,25 @@ describe('TCPClient', () => {
     await server.stop();
   });
 
+  it('destroys the socket of a handler that ignores the signal at gracefulTimeout', async () => {
+    class Stubborn extends TCPClient {
+      async handleConnection() {
+        await new Promise(() => {});
+      }
+    }
+    const server = new Echo({ port: 0 });
+    await server.start();
+    const client = new Stubborn({ port: server.address().port, gracefulTimeout: 200 });
+    await client.start();
+    await waitFor(() => server.statistic.open === 1);
+    const started = performance.now();
+    await client.stop();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    expect(client.socket).toBeUndefined();
+    await waitFor(() => server.statistic.open === 0);
+    await server.stop();
+  });
+
   it('rejects bad options at construction', () => {
     for (const [options, argument] of [
       [{}, 'port'],

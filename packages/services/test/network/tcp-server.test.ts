@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 
 import {
   InvalidArgumentError,
@@ -58,6 +58,22 @@ describe('TCPServer', () => {
     await closed(socket);
     await server.stop();
     expect(logs.lines.some((line) => line.message.includes(`tcp://127.0.0.1:${bound.port}`))).toBe(
+      true,
+    );
+  });
+
+  it('binds IPv6 addresses and logs them in brackets', async () => {
+    const server = new Echo({ address: '::1', port: 0 });
+    await server.start();
+    const bound = server.address();
+    expect(bound).toMatchObject({ address: '::1', family: 'IPv6' });
+    const socket = connect({ host: '::1', port: bound.port });
+    socket.on('error', () => {});
+    await once(socket, 'connect');
+    expect((await roundTrip(socket, 'six')).toString()).toBe('six');
+    socket.destroy();
+    await server.stop();
+    expect(logs.lines.some((line) => line.message.includes(`tcp://[::1]:${bound.port}`))).toBe(
       true,
     );
   });
