@@ -1,4 +1,5 @@
 import { openSync, closeSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { basicConfig, getLogger } from '../src/index';
@@ -131,4 +132,32 @@ describe('write errors never take the process down', () => {
       ),
     ]);
   }, 30_000);
+
+  it('flush() stops waiting for a destination that takes no data for drainTimeout, and says so', async () => {
+    let lines = 0;
+    let pipe: Readable | undefined;
+    const result = await runFixture(fixture, ['flush-stalled'], {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      onSpawn: (child) => {
+        pipe = child.stdio[3] as Readable;
+        pipe.on('data', (chunk: Buffer) => {
+          for (let index = chunk.indexOf(10); index !== -1; index = chunk.indexOf(10, index + 1))
+            lines++;
+        });
+        pipe.pause();
+      },
+      onStdout: (stdout) => {
+        if (stdout.includes('flushed\n')) pipe?.resume();
+      },
+    });
+    expect(result.stdout).toBe('flushed\n');
+    expect(result.code).toBe(0);
+    expect(reports(result.stderr)).toEqual([
+      expect.stringMatching(
+        /^@aiomisc\/log: flush\(\) stopped waiting: \d+ log lines are still waiting for a destination that took no data for 500 ms \(drainTimeout\)$/,
+      ),
+    ]);
+    // once the reader reads again, the exit writes the rest
+    expect(lines).toBe(200_000);
+  }, 60_000);
 });
