@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { InvalidStateError } from '@aiomisc/core';
 import type PinoPretty from 'pino-pretty';
 import { rfc3339, strftime } from './date-format';
 import { levelLabel, syslogSeverity } from './severity';
@@ -219,11 +220,11 @@ function createSyslogFormatter(options: LineFormatOptions): (record: LogRecord) 
   };
 }
 
-const missingPinoPretty = (cause: unknown): Error =>
-  new Error(
+/** Raised without pino-pretty; the cause (MODULE_NOT_FOUND) is of no use to the reader. */
+const missingPinoPretty = (): InvalidStateError =>
+  new InvalidStateError(
     'the rich and rich_tb log formats need pino-pretty, an optional peer dependency of @aiomisc/log that is not installed: ' +
       'run `npm install pino-pretty` (or pnpm add / yarn add), or choose another logFormat',
-    { cause },
   );
 
 /**
@@ -234,8 +235,8 @@ const missingPinoPretty = (cause: unknown): Error =>
 export function checkPinoPretty(): void {
   try {
     createRequire(import.meta.url).resolve('pino-pretty');
-  } catch (error) {
-    throw missingPinoPretty(error);
+  } catch {
+    throw missingPinoPretty();
   }
 }
 
@@ -243,8 +244,7 @@ function loadPinoPretty(): typeof PinoPretty {
   try {
     return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND')
-      throw missingPinoPretty(error);
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') throw missingPinoPretty();
     throw error;
   }
 }

@@ -44,7 +44,7 @@ function installWithoutPinoPretty(): string {
       '      basicConfig({ logFormat, buffered });',
       "      console.log('no error');",
       '    } catch (error) {',
-      '      console.log(`${logFormat} ${buffered}: ${error.message}`);',
+      '      console.log(`${logFormat} ${buffered}: ${error.name}: ${error.message}`);',
       '    }',
       '  }',
       '}',
@@ -71,7 +71,7 @@ describe('without pino-pretty installed', () => {
     expect(lines).toHaveLength(4);
     for (const line of lines) {
       expect(line).toMatch(
-        /^rich(_tb)? (true|false): the rich and rich_tb log formats need pino-pretty, an optional peer dependency of @aiomisc\/log that is not installed: run `npm install pino-pretty`/,
+        /^rich(_tb)? (true|false): InvalidStateError: the rich and rich_tb log formats need pino-pretty, an optional peer dependency of @aiomisc\/log that is not installed: run `npm install pino-pretty`/,
       );
     }
   }, 60_000);
