@@ -1,5 +1,7 @@
 import { realpathSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from '@aiomisc/core';
 import { FunctionNotFoundError } from './errors/function-not-found-error';
@@ -114,8 +116,41 @@ export function registerFunction(reference: FunctionReference, fn: AnyFunction):
 
 // Keep `import()` a real dynamic import in the CJS build (tsup is configured for it) so a
 // worker loads ESM and CJS user modules alike.
-const importModule = (url: string): Promise<Record<string, unknown>> =>
-  import(url) as Promise<Record<string, unknown>>;
+const importModule = async (url: string): Promise<Record<string, unknown>> => {
+  if (!isMainThread) await (threadLoaders ??= registerTsxInThread());
+  return import(url) as Promise<Record<string, unknown>>;
+};
+
+let threadLoaders: Promise<void> | undefined;
+
+/**
+ * An app run with `node --import tsx` has TypeScript modules, but on Node 20 the `--import`
+ * a worker thread inherits does not reach its module loader, so the thread could not import
+ * them: the thread registers tsx itself (resolved from the app's working directory), once,
+ * before its first import. Child processes run `--import` themselves.
+ */
+async function registerTsxInThread(): Promise<void> {
+  const flags = process.execArgv;
+  const tsx = flags.some(
+    (flag, index) =>
+      (flag === '--import' && /^tsx(?:\/esm)?$/.test(flags[index + 1] ?? '')) ||
+      /^--import=tsx(?:\/esm)?$/.test(flag),
+  );
+  if (!tsx) return;
+  try {
+    // The ESM flavour of tsx's API (its CommonJS one registers for require() only).
+    const api = createRequire(join(process.cwd(), 'noop.js'))
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs');
+    const module = (await import(pathToFileURL(api).href)) as {
+      register?: () => unknown;
+      default?: { register?: () => unknown };
+    };
+    (module.register ?? module.default?.register)?.();
+  } catch {
+    // tsx cannot be found from here: the import that follows reports what fails
+  }
+}
 
 /**
  * Finds the function a reference names, importing its module first when it is not registered

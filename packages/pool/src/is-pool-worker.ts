@@ -5,8 +5,7 @@ import { workerState } from './task-runner';
  * thread, a `WorkerPool` or `ProcessPoolExecutor` process), false in the app itself. A worker
  * imports the module of the function it runs, so a module that both defines pool functions and
  * runs the app guards the app's part with it (`isMainThread` alone does not tell a pool
- * process from the app). The Python needs no such guard: pickled functions are looked up
- * without running the caller's main code.
+ * process from the app): the counterpart of Python's `if __name__ == '__main__':`.
  *
  * @example
  * ```ts
