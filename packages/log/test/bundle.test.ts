@@ -72,7 +72,56 @@ async function bundle(withOverrides: boolean): Promise<string> {
   return out;
 }
 
+/** The same app as a CommonJS bundle: no banner for require/__dirname, only the worker paths. */
+async function bundleCommonJs(): Promise<string> {
+  const source = temporaryDirectory();
+  const out = temporaryDirectory();
+  writeFileSync(join(source, 'app.ts'), app);
+  await build({
+    entryPoints: {
+      app: join(source, 'app.ts'),
+      'thread-stream-worker': createRequire(require.resolve('pino')).resolve(
+        'thread-stream/lib/worker.js',
+      ),
+      'aiomisc-log-transport': join(packageDir, 'dist', 'transport.cjs'),
+    },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    outdir: out,
+    outExtension: { '.js': '.cjs' },
+    banner: {
+      js: [
+        'globalThis.__bundlerPathsOverrides = {',
+        '  ...globalThis.__bundlerPathsOverrides,',
+        "  'thread-stream-worker': require('node:path').join(__dirname, 'thread-stream-worker.cjs'),",
+        "  '@aiomisc/log/transport': require('node:path').join(__dirname, 'aiomisc-log-transport.cjs'),",
+        '};',
+      ].join('\n'),
+    },
+    nodePaths: [join(packageDir, 'node_modules'), dirname(packageDir)],
+    alias: { '@aiomisc/log': join(packageDir, 'dist', 'index.cjs') },
+    logLevel: 'silent',
+  });
+  return out;
+}
+
 describe('an app bundled with esbuild', () => {
+  it('as CommonJS, runs from a directory without node_modules and writes every buffered record', async () => {
+    const out = await bundleCommonJs();
+    const logFile = join(out, 'app.log');
+    const result = spawnSync(process.execPath, [join(out, 'app.cjs'), logFile], {
+      cwd: out,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(readFileSync(logFile, 'utf8').trimEnd().split('\n')).toHaveLength(count);
+  }, 120_000);
+
   it('runs from a directory without node_modules and writes every buffered record', async () => {
     const out = await bundle(true);
     expect(existsSync(join(out, 'node_modules'))).toBe(false);
