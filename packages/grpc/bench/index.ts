@@ -14,7 +14,7 @@ const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 500);
 const IN_FLIGHT = 64;
 const STREAMS_IN_FLIGHT = 4;
 const MESSAGES_PER_STREAM = 1_000;
-const MODES = ['raw', 'aiomisc', 'aiomisc_async'] as const;
+const MODES = ['raw', 'raw_microtask', 'aiomisc', 'aiomisc_async'] as const;
 type Mode = (typeof MODES)[number];
 
 const Greeter = loadProtos(fileURLToPath(new URL('hello.proto', import.meta.url))).client(
