@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,8 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The banner an ESM bundle needs for the CommonJS code in it (piscina, pino). */
+/** The banner an ESM bundle needs for the CommonJS code in it (piscina, pino), and the log
+ * package's worker paths (its README's recipe, with this bundle's .js names). */
 const BANNER = [
   "import { createRequire as __aiomiscCreateRequire } from 'node:module';",
   "import { fileURLToPath as __aiomiscFileURLToPath } from 'node:url';",
@@ -22,7 +24,23 @@ const BANNER = [
   'const require = __aiomiscCreateRequire(import.meta.url);',
   'const __filename = __aiomiscFileURLToPath(import.meta.url);',
   'const __dirname = __aiomiscDirname(__filename);',
+  'globalThis.__bundlerPathsOverrides = {',
+  '  ...globalThis.__bundlerPathsOverrides,',
+  "  'thread-stream-worker': __aiomiscDirname(__filename) + '/thread-stream-worker.js',",
+  "  '@aiomisc/log/transport': __aiomiscDirname(__filename) + '/aiomisc-log-transport.js',",
+  '};',
 ].join('\n');
+
+/** The entries of @aiomisc/log's recipe: pino's thread-stream worker and its transport. */
+function logEntryPoints(): Record<string, string> {
+  const require = createRequire(import.meta.url);
+  return {
+    'thread-stream-worker': createRequire(require.resolve('@aiomisc/log')).resolve(
+      'thread-stream/lib/worker.js',
+    ),
+    'aiomisc-log-transport': require.resolve('@aiomisc/log/transport'),
+  };
+}
 
 /** The package as the tests build it (test/dist), where an app would resolve '@aiomisc/pool'. */
 function testBuild(): string {
@@ -64,11 +82,11 @@ interface Run {
 }
 
 /** Runs `node main.js` in `dir`, with nothing of the workspace around (no worker dir set). */
-function run(dir: string): Promise<Run> {
+function run(dir: string, logFile = join(dir, 'app.log')): Promise<Run> {
   return new Promise((resolve) => {
     const env = { ...process.env };
     delete env.AIOMISC_POOL_WORKER_DIR;
-    const child = spawn(process.execPath, ['main.js'], {
+    const child = spawn(process.execPath, ['main.js', logFile], {
       cwd: dir,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,9 +115,11 @@ describe('an app bundled with esbuild', () => {
         main: join(app, 'main.ts'),
         jobs: join(app, 'jobs.ts'),
         ...(await workerEntryPoints()),
+        ...logEntryPoints(),
       },
       splitting: true,
     });
+    expect(existsSync(join(dir, 'node_modules'))).toBe(false);
     const result = await run(dir);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -120,11 +140,19 @@ describe('an app bundled with esbuild', () => {
     for (const task of output.tasks) expect(output.workerPids).toContain(task.pid);
     expect(output.submitted.doubled).toBe(42);
     expect(output.submitted.pid).not.toBe(output.main);
+    // Buffered logging wrote every record through its transport worker before the exit.
+    const records = readFileSync(join(dir, 'app.log'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string; index: number; pid: number });
+    expect(records.filter((record) => record.msg === 'task done').map((r) => r.index)).toEqual([
+      0, 1, 2,
+    ]);
   });
 
   it('says which worker file is missing, and what to do, when the worker entries were left out', async () => {
     const dir = await bundle({
-      entryPoints: { main: join(app, 'main.ts'), jobs: join(app, 'jobs.ts') },
+      entryPoints: { main: join(app, 'main.ts'), jobs: join(app, 'jobs.ts'), ...logEntryPoints() },
       splitting: true,
     });
     const result = await run(dir);
@@ -135,7 +163,11 @@ describe('an app bundled with esbuild', () => {
 
   it('refuses threaded functions bundled into the entry file (the workers would run the app)', async () => {
     const dir = await bundle({
-      entryPoints: { main: join(app, 'main.ts'), ...(await workerEntryPoints()) },
+      entryPoints: {
+        main: join(app, 'main.ts'),
+        ...(await workerEntryPoints()),
+        ...logEntryPoints(),
+      },
       splitting: false,
     });
     const result = await run(dir);
