@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 import { entrypoint, setLoggerFactory, sleep } from '@aiomisc/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -248,6 +249,27 @@ describe('graceful stop', () => {
       if (!accepted.has(id))
         expect(String(outcome)).toMatch(/ECONNREFUSED|ECONNRESET|other side closed/);
     }
+  });
+
+  it('destroys an upgraded connection left open at the deadline, counting it', async () => {
+    const service = await start({ shutdownTimeout: 200 });
+    service.server!.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
+      socket.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n',
+      );
+    });
+    const client = await rawClient(service.address().port);
+    client.socket.write(
+      'GET / HTTP/1.1\r\nHost: test\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n',
+    );
+    await client.waitFor('101 Switching Protocols');
+    await service.stop();
+    await client.ended;
+    expect(service.lastShutdown).toMatchObject({
+      timedOut: true,
+      connectionsDestroyed: 1,
+      requestsCut: 0,
+    });
   });
 
   it('honours a drain delay of 0 and a deadline beyond 2^31 ms', async () => {
