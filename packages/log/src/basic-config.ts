@@ -1,9 +1,5 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
-import { fileURLToPath } from 'node:url';
 import {
   envBoolean,
   envChoice,
@@ -11,7 +7,6 @@ import {
   expectNumber,
   expectOneOf,
   InvalidArgumentError,
-  InvalidStateError,
   LOG_FORMATS,
   LOG_LEVELS,
   setLoggerFactory,
@@ -35,19 +30,19 @@ export type AiomiscLogger = PinoLogger<'critical' | 'warning'>;
 import { strftime } from './date-format';
 import { LogLevel } from './levels';
 import { LogFormat } from './log-format';
-import { Cell, createControl, DRAIN_MARKER, waitForDrain, type DrainResult } from './drain-control';
+import { handlerSinks, writeToHandler } from './handler-sinks';
 import {
   checkPinoPretty,
   createLineFormatter,
   type LineFormatOptions,
   type LogRecord,
 } from './line-format';
-import { describeError, reportProblem } from './report';
+import { describeError } from './report';
+import type { Sink } from './sink';
 import { SyncWriter } from './sync-writer';
 import { resolveSyslog, type SyslogOptions } from './syslog-endpoint';
 import type { SyslogEndpoint } from './syslog-sender';
-import type { TransportOptions } from './transport';
-import { isBufferedLogHandler, wrapLoggingHandler } from './wrap-logging-handler';
+import { transportSink } from './transport-sink';
 
 /**
  * An extra destination for every record, the seed's `handlers=`:
@@ -134,18 +129,6 @@ interface Resolved {
   transportWorker: string | undefined;
 }
 
-interface Sink {
-  stream: DestinationStream;
-  /** pino numeric level below which this sink skips a record. */
-  level: number;
-  /** True when `stream.write` never throws (this package's writers, pino's thread-stream). */
-  safe: boolean;
-  /** Set once a throwing handler was reported. */
-  reported?: boolean;
-  flush(): Promise<void>;
-  close(): void;
-}
-
 interface Output extends DestinationStream {
   sinks: Sink[];
   /** The one stream when no fan-out or level filtering is needed. */
@@ -164,28 +147,6 @@ interface State {
   timestamp: () => string;
   hooked: boolean;
   factoryInstalled: boolean;
-  /** The live buffered workers the exit hook waits for. */
-  transports: Set<TransportHandle>;
-  exitHooked: boolean;
-}
-
-/** A buffered worker as the exit hook and close() see it. */
-interface TransportHandle {
-  stream: ThreadStreamLike;
-  control: Int32Array;
-  drainTimeout: number;
-}
-
-/** What pino.transport() returns (thread-stream), as far as this module uses it. */
-interface ThreadStreamLike extends DestinationStream {
-  readonly closed: boolean;
-  readonly destroyed: boolean;
-  on(event: 'error', listener: (error: Error) => void): void;
-  once(event: 'close', listener: () => void): void;
-  off(event: 'close', listener: () => void): void;
-  flushSync(): void;
-  flush(callback: (error?: Error) => void): void;
-  end(): void;
 }
 
 const needsMetadata = pino.symbols.needsMetadataGsym;
@@ -231,26 +192,7 @@ const state: State = ((globalThis as unknown as Record<symbol, State | undefined
   timestamp: epochTime,
   hooked: false,
   factoryInstalled: false,
-  transports: new Set(),
-  exitHooked: false,
 });
-state.transports ??= new Set();
-
-/**
- * A user handler whose `write` throws loses that record only: the logging call does not throw
- * and the handlers after it still get the record. Reported once per handler on stderr.
- */
-function writeToHandler(sink: Sink, line: string): void {
-  try {
-    sink.stream.write(line);
-  } catch (error) {
-    if (sink.reported) return;
-    sink.reported = true;
-    reportProblem(
-      `a log handler threw (${describeError(error)}); its records are lost, the other outputs still get them (reported once per handler)`,
-    );
-  }
-}
 
 function colourFromEnvironment(env: NodeJS.ProcessEnv): boolean | undefined {
   const force = env.FORCE_COLOR;
@@ -375,54 +317,6 @@ function resolveOptions(
   };
 }
 
-const TRANSPORT_KEY = '@aiomisc/log/transport';
-
-function bundlerOverrides(): Record<string, string | undefined> | undefined {
-  const overrides = (globalThis as { __bundlerPathsOverrides?: unknown }).__bundlerPathsOverrides;
-  return typeof overrides === 'object' && overrides !== null
-    ? (overrides as Record<string, string | undefined>)
-    : undefined;
-}
-
-/**
- * The path of the transport worker module: `transportWorker`, else the bundler override
- * `globalThis.__bundlerPathsOverrides['@aiomisc/log/transport']` (pino's convention for bundled
- * apps), else next to this module in `dist` (or `../dist` when this file runs from `src`), else
- * wherever `@aiomisc/log/transport` resolves from here (a bundle deployed with node_modules).
- */
-function transportPath(explicit: string | undefined): string {
-  const bundlingHint =
-    `when bundling, emit '${TRANSPORT_KEY}' (its dist/transport.js) as a file of its own and pass its path as ` +
-    `basicConfig({ transportWorker }) or globalThis.__bundlerPathsOverrides['${TRANSPORT_KEY}'] ` +
-    `(see "Bundling" in the @aiomisc/log README), or keep @aiomisc/log external`;
-  if (explicit !== undefined) {
-    if (existsSync(explicit)) return explicit;
-    throw new InvalidStateError(
-      `the @aiomisc/log transport worker ${explicit} (the transportWorker option) was not found; ${bundlingHint}`,
-    );
-  }
-  const override = bundlerOverrides()?.[TRANSPORT_KEY];
-  if (override !== undefined) {
-    if (existsSync(override)) return override;
-    throw new InvalidStateError(
-      `the @aiomisc/log transport worker ${override} (globalThis.__bundlerPathsOverrides['${TRANSPORT_KEY}']) was not found; ${bundlingHint}`,
-    );
-  }
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'transport.js'), join(here, '..', 'dist', 'transport.js')];
-  for (const candidate of candidates) {
-    if (existsSync(candidate)) return candidate;
-  }
-  try {
-    return createRequire(import.meta.url).resolve(TRANSPORT_KEY);
-  } catch {
-    // not installed next to this code either
-  }
-  throw new InvalidStateError(
-    `the @aiomisc/log transport worker ${candidates[0]} was not found; ${bundlingHint}`,
-  );
-}
-
 function lineFormatOf(resolved: Resolved): LineFormatOptions | null {
   if (resolved.format === 'json' || resolved.format === 'disabled') return null;
   return {
@@ -433,159 +327,6 @@ function lineFormatOf(resolved: Resolved): LineFormatOptions | null {
     appName: resolved.syslog?.appName,
     hostname: hostname(),
   };
-}
-
-/**
- * A failing transport worker must not take the application down with an unhandled 'error'
- * event: report it once on stderr (the one place left to report to). A worker that reported
- * its own failure to start (control: dead, never started) is not reported twice.
- */
-function reportWorkerErrors(stream: ThreadStreamLike, control?: Int32Array): void {
-  let reported = false;
-  stream.on('error', (error: Error) => {
-    if (reported) return;
-    reported = true;
-    if (
-      control &&
-      Atomics.load(control, Cell.dead) === 1 &&
-      Atomics.load(control, Cell.started) === 0
-    )
-      return;
-    const hint = /worker\.js|Cannot find module/.test(String(error?.message))
-      ? ' (if the app is bundled, see "Bundling" in the @aiomisc/log README)'
-      : '';
-    reportProblem(`a transport worker failed${hint}: ${error?.stack ?? String(error)}`);
-  });
-}
-
-/** Longest wait for a worker that has not started yet (it normally takes well under a second). */
-const startTimeout = 10_000;
-
-/**
- * Makes the worker write everything it holds and blocks until it has (the main thread's event
- * loop may be stopped: this runs in the `exit` hook). Bounded by `drainTimeout` without progress.
- */
-function drainSync(handle: TransportHandle): DrainResult {
-  const { stream, control, drainTimeout } = handle;
-  const pending = (): number => Atomics.load(control, Cell.pending);
-  if (stream.destroyed || stream.closed)
-    return { drained: false, pending: pending(), reason: 'dead' };
-  const startBy = Date.now() + Math.min(drainTimeout, startTimeout);
-  while (Atomics.load(control, Cell.started) === 0) {
-    if (Atomics.load(control, Cell.dead) === 1)
-      return { drained: false, pending: pending(), reason: 'dead' };
-    const left = startBy - Date.now();
-    if (left <= 0) return { drained: false, pending: pending(), reason: 'stalled' };
-    Atomics.wait(control, Cell.drained, Atomics.load(control, Cell.drained), Math.min(left, 50));
-  }
-  const seen = Atomics.load(control, Cell.drained);
-  try {
-    stream.write(DRAIN_MARKER);
-    stream.flushSync();
-  } catch {
-    return { drained: false, pending: pending(), reason: 'dead' };
-  }
-  return waitForDrain(control, seen, drainTimeout);
-}
-
-function reportUndrained(result: DrainResult, handle: TransportHandle, when: string): void {
-  if (result.drained || result.pending === 0) return;
-  const why =
-    result.reason === 'dead'
-      ? 'the transport worker had stopped'
-      : `the destination took no data for ${handle.drainTimeout} ms (drainTimeout)`;
-  reportProblem(`${result.pending} log lines were not written ${when}: ${why}`);
-}
-
-/** At exit, every live worker writes everything it holds before the process goes. */
-function installExitHook(): void {
-  if (state.exitHooked) return;
-  state.exitHooked = true;
-  process.on('exit', () => {
-    for (const handle of state.transports) {
-      state.transports.delete(handle);
-      reportUndrained(drainSync(handle), handle, 'at exit');
-    }
-  });
-}
-
-function transportSink(options: Omit<TransportOptions, 'control'>, resolved: Resolved): Sink {
-  const target = transportPath(resolved.transportWorker);
-  const control = createControl();
-  // pino's own exit hooks end the worker with thread-stream's end(), which gives up after about
-  // ten seconds and would then kill a worker that is still writing; this module's exit hook
-  // waits on shared memory instead, for as long as the destination takes data.
-  const before = new Set(process.listeners('exit'));
-  const stream = pino.transport<TransportOptions>({
-    target,
-    options: { ...options, control },
-    worker: { autoEnd: false },
-  }) as unknown as ThreadStreamLike;
-  for (const listener of process.listeners('exit'))
-    if (!before.has(listener)) process.removeListener('exit', listener);
-  reportWorkerErrors(stream, control);
-  const handle: TransportHandle = { stream, control, drainTimeout: resolved.drainTimeout };
-  state.transports.add(handle);
-  installExitHook();
-  return {
-    stream,
-    level: 0,
-    safe: true,
-    flush: () => flushTransport(handle),
-    close: () => {
-      // The old worker writes what it holds before basicConfig returns (bounded like the exit).
-      state.transports.delete(handle);
-      const result = drainSync(handle);
-      reportUndrained(result, handle, 'when logging was reconfigured');
-      if (result.drained) stream.end();
-    },
-  };
-}
-
-/**
- * flush() of a worker: settles in every case. It resolves once the worker wrote everything,
- * once the worker is gone (its failure was reported on stderr), or once the destination took no
- * data for `drainTimeout` ms (reported with the number of records still waiting).
- */
-function flushTransport(handle: TransportHandle): Promise<void> {
-  const { stream, control, drainTimeout } = handle;
-  return new Promise<void>((resolve) => {
-    if (stream.destroyed || stream.closed) {
-      resolve();
-      return;
-    }
-    let progress = Atomics.load(control, Cell.progress);
-    let idleSince = Date.now();
-    const done = (): void => {
-      clearInterval(watch);
-      stream.off('close', done);
-      resolve();
-    };
-    const watch = setInterval(() => {
-      if (Atomics.load(control, Cell.dead) === 1) {
-        done();
-        return;
-      }
-      const current = Atomics.load(control, Cell.progress);
-      const now = Date.now();
-      if (current !== progress || Atomics.load(control, Cell.pending) === 0) {
-        progress = current;
-        idleSince = now;
-      } else if (now - idleSince >= drainTimeout) {
-        reportProblem(
-          `flush() stopped waiting: ${Atomics.load(control, Cell.pending)} log lines are still waiting for a destination that took no data for ${drainTimeout} ms (drainTimeout)`,
-        );
-        done();
-      }
-    }, 100);
-    watch.unref();
-    stream.once('close', done);
-    try {
-      stream.flush(() => done());
-    } catch {
-      done();
-    }
-  });
 }
 
 function formatSink(resolved: Resolved): Sink {
@@ -630,113 +371,6 @@ function formatSink(resolved: Resolved): Sink {
     },
   };
   return { stream, level: 0, safe: true, flush, close };
-}
-
-type Flushable = DestinationStream & {
-  flushSync?: () => void;
-  flush?: ((callback?: (error?: Error | null) => void) => unknown) | (() => unknown);
-};
-
-/**
- * Flushes a user handler however it can be: `flushSync()` (sonic-boom), else `flush()` (a
- * {@link wrapLoggingHandler} handler, a promise-returning flush) or `flush(callback)` (pino's
- * destinations). A handler that fails to flush is reported once, never thrown.
- */
-async function flushHandler(sink: Sink, stream: Flushable): Promise<void> {
-  try {
-    if (typeof stream.flushSync === 'function') {
-      stream.flushSync();
-      return;
-    }
-    const flush = stream.flush;
-    if (typeof flush !== 'function') return;
-    if (flush.length === 0) {
-      await flush.call(stream);
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      (flush as (callback: (error?: Error | null) => void) => unknown).call(stream, (error) =>
-        error ? reject(error) : resolve(),
-      );
-    });
-  } catch (error) {
-    if (sink.reported) return;
-    sink.reported = true;
-    reportProblem(
-      `a log handler failed to flush (${describeError(error)}) (reported once per handler)`,
-    );
-  }
-}
-
-function handlerSinks(
-  handlers: readonly LogHandler[],
-  buffering: { bufferSize: number; flushInterval: number } | null,
-): Sink[] {
-  const sinks: Sink[] = [];
-  const targets: { target: string; options: Record<string, unknown>; level: string }[] = [];
-  let targetLevel = Infinity;
-  for (const handler of handlers) {
-    const level =
-      pino.levels.values[LogLevel.toPino((handler as { level?: LogLevelName }).level ?? 'notset')]!;
-    if ('target' in handler) {
-      targets.push({
-        target: handler.target,
-        options: handler.options ?? {},
-        level: LogLevel.toPino(handler.level ?? 'notset'),
-      });
-      targetLevel = Math.min(targetLevel, level);
-      continue;
-    }
-    const stream = 'stream' in handler ? handler.stream : handler;
-    // The seed buffers each user handler in buffered mode (wrap_logging_handler); one the user
-    // already wrapped is used as it is, not wrapped twice.
-    const wrapped =
-      buffering && !isBufferedLogHandler(stream)
-        ? wrapLoggingHandler(stream, buffering)
-        : undefined;
-    const sink: Sink = {
-      stream: wrapped ?? stream,
-      level,
-      safe: wrapped !== undefined,
-      flush: () => flushHandler(sink, wrapped ?? stream),
-      close: () => wrapped?.close(),
-    };
-    sinks.push(sink);
-  }
-  if (targets.length > 0) {
-    let stream: ThreadStreamLike;
-    try {
-      stream = pino.transport({ targets }) as unknown as ThreadStreamLike;
-    } catch (error) {
-      throw new InvalidArgumentError(
-        'handlers',
-        targets.map((target) => target.target).join(', '),
-        `pino transport targets that resolve (${(error as Error).message})`,
-      );
-    }
-    reportWorkerErrors(stream);
-    sinks.push({
-      stream,
-      level: targetLevel,
-      safe: true,
-      flush: () =>
-        new Promise<void>((resolve) => {
-          if (stream.destroyed || stream.closed) {
-            resolve();
-            return;
-          }
-          stream.once('close', resolve);
-          stream.flush(() => {
-            stream.off('close', resolve);
-            resolve();
-          });
-        }),
-      close: () => {
-        if (!stream.closed) stream.end();
-      },
-    });
-  }
-  return sinks;
 }
 
 function sinkKeyOf(resolved: Resolved): string {
