@@ -1,11 +1,9 @@
-// The client side of bench/network.ts, in a worker thread so that it has its own event loop
-// (and core) and the server under test gets the main thread to itself.
+// The client side of bench/network.ts, in a child process: the server under test gets the bench
+// process to itself, so its CPU time (process.cpuUsage) is the server's alone.
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { parentPort, workerData } from 'node:worker_threads';
-
-const { mode, port, durationMs, ca } = workerData;
+const { mode, port, durationMs, ca } = JSON.parse(process.argv[2]);
 
 function echo() {
   // One connection, 64 KiB writes, up to 1 MiB in flight; MB/s of echoed bytes received.
@@ -39,7 +37,7 @@ function echo() {
         setTimeout(() => {
           const elapsed = performance.now() - started;
           socket.destroy();
-          resolve((counted / 1e6) * (1000 / elapsed));
+          resolve({ rate: (counted / 1e6) * (1000 / elapsed), total: received / 1e6 });
         }, durationMs);
       }, 300);
     });
@@ -59,7 +57,7 @@ async function lanes(count, once) {
       }
     }),
   );
-  return (done * 1000) / (performance.now() - started);
+  return { rate: (done * 1000) / (performance.now() - started), total: done };
 }
 
 function shortConnection() {
@@ -92,6 +90,7 @@ function udp() {
     const window = 64;
     let inFlight = 0;
     let replies = 0;
+    let all = 0;
     let counting = false;
     let started = 0;
     const send = () => {
@@ -100,6 +99,7 @@ function udp() {
     };
     socket.on('message', () => {
       inFlight--;
+      all++;
       if (counting) replies++;
       send();
     });
@@ -116,7 +116,7 @@ function udp() {
           clearInterval(topUp);
           const elapsed = performance.now() - started;
           socket.close();
-          resolve((replies * 1000) / elapsed);
+          resolve({ rate: (replies * 1000) / elapsed, total: all });
         }, durationMs);
       }, 300);
     });
@@ -129,4 +129,4 @@ const run = {
   tls: () => lanes(8, handshake),
   udp,
 }[mode];
-parentPort.postMessage(await run());
+process.send(await run(), () => process.disconnect());

@@ -1,7 +1,8 @@
 import { createSocket, type RemoteInfo } from 'node:dgram';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 
 import { configureConsoleLogger } from '@aiomisc/core';
 import { report, round } from '@aiomisc/bench';
@@ -19,13 +20,29 @@ interface Subject {
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 2000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
-function load(mode: Mode, port: number, ca?: string): Promise<number> {
+interface Figures {
+  /** Operations per second (MB/s for echo) in the counted window. */
+  rate: number;
+  /** CPU time of this process (the server) per operation, in microseconds. */
+  cpuPerOp: number;
+}
+
+function load(mode: Mode, port: number, ca?: string): Promise<Figures> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./network-load.mjs', import.meta.url), {
-      workerData: { mode, port, durationMs, ca },
+    const cpu = process.cpuUsage();
+    const child = fork(
+      new URL('./network-load.mjs', import.meta.url),
+      [JSON.stringify({ mode, port, durationMs, ca })],
+      { execArgv: [] },
+    );
+    child.once('message', (value: { rate: number; total: number }) => {
+      const used = process.cpuUsage(cpu);
+      resolve({ rate: value.rate, cpuPerOp: (used.user + used.system) / value.total });
     });
-    worker.once('message', (value: number) => resolve(value));
-    worker.once('error', reject);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`the load process exited with ${code}`));
+    });
   });
 }
 
@@ -104,7 +121,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function measure(make: () => Subject, mode: Mode, ca?: string): Promise<number> {
+async function measure(make: () => Subject, mode: Mode, ca?: string): Promise<Figures> {
   const subject = make();
   const port = await subject.start();
   try {
@@ -159,8 +176,8 @@ export async function runNetworkBench(): Promise<void> {
     const only = process.env.BENCH_CASES?.split(',');
     for (const entry of cases) {
       if (only !== undefined && !only.includes(entry.name)) continue;
-      const oursRuns: number[] = [];
-      const rawRuns: number[] = [];
+      const oursRuns: Figures[] = [];
+      const rawRuns: Figures[] = [];
       for (let round_ = 0; round_ < rounds; round_++) {
         // Alternate the order so that neither side always runs on a warmer (or busier) machine.
         const first = round_ % 2 === 0;
@@ -170,17 +187,29 @@ export async function runNetworkBench(): Promise<void> {
       }
       // The machine is shared: the ratio is the median of the ratios of adjacent runs, which
       // cancels most of the load that changes from one round to the next.
-      const ratios = oursRuns.map((value, index) => value / rawRuns[index]!);
+      const ratios = oursRuns.map((value, index) => value.rate / rawRuns[index]!.rate);
+      // CPU per operation of the server process barely depends on how busy the machine is:
+      // raw / ours, so 1 means the service layer costs nothing and 0.95 means 5 % more CPU.
+      const cpuRatios = oursRuns.map((value, index) => rawRuns[index]!.cpuPerOp / value.cpuPerOp);
+      const three = (value: number) => Math.round(value * 1000) / 1000;
       report('services.network', entry.name, {
         unit: entry.unit,
-        aiomisc: round(median(oursRuns)),
-        raw: round(median(rawRuns)),
-        ratio: Math.round(median(ratios) * 1000) / 1000,
-        aiomisc_runs: oursRuns.map(round),
-        raw_runs: rawRuns.map(round),
+        aiomisc: round(median(oursRuns.map((run) => run.rate))),
+        raw: round(median(rawRuns.map((run) => run.rate))),
+        ratio: three(median(ratios)),
+        aiomisc_cpu_us_per_op: round(median(oursRuns.map((run) => run.cpuPerOp))),
+        raw_cpu_us_per_op: round(median(rawRuns.map((run) => run.cpuPerOp))),
+        cpu_ratio: three(median(cpuRatios)),
+        aiomisc_runs: oursRuns.map((run) => round(run.rate)),
+        raw_runs: rawRuns.map((run) => round(run.rate)),
       });
     }
   } finally {
     certs.cleanup();
   }
+}
+
+// `tsx bench/network.ts` runs this bench alone; bench/index.ts runs every bench of the package.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runNetworkBench();
 }
