@@ -71,7 +71,7 @@ function inline<TResult>(fn: () => TResult): Promise<Awaited<TResult>> {
  *
  * The module is evaluated again in each worker thread, so keep side effects (starting an
  * entrypoint, listening on a port) out of modules that define threaded functions, or guard
- * them with `isMainThread`. Called inside a worker thread, a threaded function runs inline.
+ * them with `isPoolWorker()`. Called inside a worker thread, a threaded function runs inline.
  *
  * @param moduleUrl `import.meta.url` or `__filename` of the module that calls `threaded`.
  * @param name Unique name of the function within its module (use the export name).
