@@ -1,6 +1,6 @@
 // GRPCService against a raw grpc-js server with the same handlers, in the same run. The server
 // runs in a child process; this process is the client (one channel), as in the peer baselines.
-//   pnpm --filter @aiomisc/grpc bench     (BENCH_WINDOWS=12 windows of BENCH_WINDOW_MS=500 ms)
+//   pnpm --filter @aiomisc/grpc bench     (BENCH_WINDOWS=24 windows of BENCH_WINDOW_MS=500 ms)
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { report, round, throughput } from '@aiomisc/bench';
 import { loadProtos } from '../src/index';
 import { wrapperOverhead } from './wrapper';
 
-const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 12);
+const WINDOWS = Number(process.env.BENCH_WINDOWS ?? 24);
 const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 500);
 const IN_FLIGHT = 64;
 const STREAMS_IN_FLIGHT = 4;
