@@ -214,6 +214,40 @@ describe('cron spec validation', () => {
   });
 });
 
+describe('CronService with a lock client of your own', () => {
+  it('asks SET NX PX per job and due time, and counts runs another replica took', async () => {
+    fakeClock('2026-05-01T10:00:00.000Z');
+    const keys: string[] = [];
+    let grant = true;
+    const client = {
+      set(key: string, _value: string, options: object): Promise<string | null> {
+        expect(options).toEqual({ NX: true, PX: 5000 });
+        keys.push(key);
+        return Promise.resolve(grant ? 'OK' : null);
+      },
+    };
+    const cron = new CronService({ lock: { redis: client, ttl: 5000, prefix: 'test:' } });
+    let calls = 0;
+    cron.register(() => void calls++, '* * * * * *', { name: 'own-client' });
+    await cron.start();
+    await vi.advanceTimersByTimeAsync(2000);
+    grant = false;
+    await vi.advanceTimersByTimeAsync(2000);
+    await cron.stop();
+    expect(keys).toEqual([
+      'test:own-client:2026-05-01T10:00:01.000Z',
+      'test:own-client:2026-05-01T10:00:02.000Z',
+      'test:own-client:2026-05-01T10:00:03.000Z',
+      'test:own-client:2026-05-01T10:00:04.000Z',
+    ]);
+    expect(calls).toBe(2);
+    const locked = getStatistics('CronCallbackStatistic').find(
+      (entry) => entry.name === 'own-client' && entry.metric === 'locked',
+    );
+    expect(locked?.value).toBe(2);
+  });
+});
+
 describe('CronService', () => {
   it('runs several jobs on one timer and accepts jobs registered after start', async () => {
     fakeClock('2026-05-01T10:00:00.000Z');

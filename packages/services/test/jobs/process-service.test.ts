@@ -79,6 +79,20 @@ describe('ProcessService', () => {
     await service.stop();
   });
 
+  it('stop() during start() leaves no child', async () => {
+    const service = new Sleeper();
+    const starting = service.start().then(
+      () => 'started',
+      (error: unknown) => (ProcessStartError.isInstance(error) ? 'rejected' : String(error)),
+    );
+    await until(() => service.pid !== undefined);
+    const pid = service.pid;
+    await service.stop();
+    expect(['started', 'rejected']).toContain(await starting);
+    expect(alive(pid)).toBe(false);
+    expect(service.pid).toBeUndefined();
+  });
+
   it('SIGKILLs a child that ignores SIGTERM after processStopTimeout', async () => {
     const service = new Stubborn({ processStopTimeout: 300 });
     await service.start();

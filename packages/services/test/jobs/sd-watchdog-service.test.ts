@@ -67,6 +67,9 @@ describe.skipIf(!hasPython)('SDWatchdogService', () => {
       listener = await listen(join(dir, 'notify.sock'));
       process.env.NOTIFY_SOCKET = listener.path;
       process.env.WATCHDOG_USEC = '400000'; // 400 ms: a ping every 200 ms
+      const processes = () =>
+        process.getActiveResourcesInfo().filter((name) => name === 'ProcessWrap').length;
+      const before = processes();
       const service = new SDWatchdogService({ sender });
       const ep = entrypoint({ services: [service], catchSignals: [] });
       await ep.start();
@@ -74,6 +77,7 @@ describe.skipIf(!hasPython)('SDWatchdogService', () => {
       await until(() => listener!.messages.filter((line) => line === 'WATCHDOG=1').length >= 2);
       await ep.stop();
       await until(() => listener!.messages.includes('STOPPING=1'));
+      await until(() => processes() === before, 2000); // no helper left behind
       const messages = listener.messages;
       const pings = messages.filter((line) => line === 'WATCHDOG=1').length;
       expect(messages.filter((line) => line !== 'WATCHDOG=1')).toEqual([
