@@ -143,7 +143,8 @@ describe('UDPServer', () => {
     expect(InvalidArgumentError.isInstance(new InvalidArgumentError('a', 1, 'b'))).toBe(true);
   });
 
-  it('survives garbage of every size', async () => {
+  it('survives garbage of every size and leaves no fd behind', async () => {
+    const baseline = fdCount();
     const server = new Echo({ port: 0 });
     await server.start();
     const socket = await client();
@@ -153,5 +154,6 @@ describe('UDPServer', () => {
     expect(await ask(socket, server.address().port, 'after')).toBe('after');
     socket.close();
     await server.stop();
+    await expectFdsBackTo(baseline);
   });
 });
