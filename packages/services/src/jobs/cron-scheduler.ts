@@ -148,10 +148,16 @@ export class CronScheduler {
           `${job.name}: the run due at ${new Date(dueAt).toISOString()} is ${now - dueAt} ms late; skipped`,
         );
       } else this.#fire(job, dueAt, signal);
-      job.nextAt = job.expression.next().getTime();
-      if (job.nextAt <= now) {
-        job.expression.reset(new Date(now));
+      try {
         job.nextAt = job.expression.next().getTime();
+        if (job.nextAt <= now) {
+          job.expression.reset(new Date(now));
+          job.nextAt = job.expression.next().getTime();
+        }
+      } catch (error) {
+        // cron-parser found no further match (or gave up searching): the job ends here.
+        log.error({ err: error }, `${job.name}: no next run for ${job.spec}; unscheduled`);
+        continue;
       }
       this.#push(job);
     }
