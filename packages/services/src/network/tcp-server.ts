@@ -226,6 +226,11 @@ export abstract class TCPServer<
    * {@link TCPServer.trackSocket}).
    */
   protected runConnection(socket: Socket, signal: AbortSignal, accepted = false): void {
+    if (this.#closing && !accepted) {
+      // A TLS handshake that finished as the stop began: no handler starts after the stop.
+      socket.destroy();
+      return;
+    }
     const connection: Connection = { socket, busy: false, ending: false };
     if (accepted) this.#counted();
     this.#connections.add(connection);
