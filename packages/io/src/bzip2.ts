@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { CompressedDataError } from './errors/compressed-data-error';
+import { Bzip2Decompressor } from './bunzip2';
 
 /*
  * bzip2 on two registry packages that need no compiler:
@@ -11,7 +11,7 @@ import { CompressedDataError } from './errors/compressed-data-error';
  *   written as a complete bzip2 stream. bzip2 readers (the `bzip2` tool, Python's bz2,
  *   libbzip2's own decompressor) read such concatenated streams as one file, memory stays at one
  *   block, and the size grows by about 40 bytes per block.
- * - decompression: unbzip2-stream, a streaming decoder in JavaScript that keeps one block.
+ * - decompression: this package's own streaming decoder (bunzip2.ts), one block at a time.
  */
 
 /** The slice of the WebAssembly API used here (the project's lib has no DOM types). */
@@ -174,75 +174,6 @@ export class Bzip2Compressor extends Transform {
     this.wroteBlock = true;
     this.push(bzip2Block(block, this.level));
   }
-}
-
-interface ClassicStream {
-  write(chunk: Buffer): unknown;
-  end(): unknown;
-  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-  on(event: 'end', listener: () => void): unknown;
-}
-
-/** A streaming bzip2 decompressor (unbzip2-stream in a standard Transform). @internal */
-export class Bzip2Decompressor extends Transform {
-  private readonly inner: ClassicStream;
-  private failed: Error | undefined;
-  private ended = false;
-  private onEnd: (() => void) | undefined;
-
-  constructor(highWaterMark: number) {
-    super({ highWaterMark });
-    const unbzip2 = requireHere('unbzip2-stream') as () => ClassicStream;
-    this.inner = unbzip2();
-    this.inner.on('data', (chunk) => this.push(chunk));
-    this.inner.on('error', (error) => {
-      this.failed ??= toError(error);
-      this.destroy(this.failed);
-    });
-    this.inner.on('end', () => {
-      this.ended = true;
-      this.onEnd?.();
-    });
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.inner.write(chunk);
-      callback(this.failed);
-    } catch (error) {
-      callback(toError(error));
-    }
-  }
-
-  override _flush(callback: TransformCallback): void {
-    let called = false;
-    const finish = (error?: Error): void => {
-      if (called) return;
-      called = true;
-      callback(error ?? this.failed);
-    };
-    if (this.ended) {
-      finish();
-      return;
-    }
-    this.onEnd = () => finish();
-    try {
-      this.inner.end();
-    } catch (error) {
-      finish(toError(error));
-    }
-  }
-}
-
-function toError(error: unknown): Error {
-  return new CompressedDataError(
-    'bz2',
-    `decompression failed: ${error instanceof Error ? error.message : String(error)}`,
-    {
-      cause: error,
-    },
-  );
 }
 
 /** Both directions, for the compression table. @internal */

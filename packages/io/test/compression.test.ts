@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
@@ -255,3 +256,68 @@ for (const { compression, tool, install } of tools) {
     },
   );
 }
+
+describe.skipIf(!systemCommand('bzip2', { install: 'apt-get install bzip2' }))(
+  'the bzip2 decoder',
+  () => {
+    const inputs: [string, Buffer][] = [
+      ['random bytes', randomBytes(1_200_000)],
+      [
+        'long runs',
+        Buffer.concat([Buffer.alloc(2_000_000, 0x61), Buffer.from('b'), Buffer.alloc(70_000, 0)]),
+      ],
+      [
+        'runs of 4 to 300',
+        Buffer.concat(Array.from({ length: 3000 }, (_, i) => Buffer.alloc(4 + (i % 297), i % 251))),
+      ],
+      ['one byte', Buffer.from('z')],
+      ['all byte values', Buffer.from(Array.from({ length: 256 * 40 }, (_, i) => (i * 7) % 256))],
+    ];
+    for (const level of [1, 5, 9]) {
+      it(`reads what bzip2 -${level} writes, byte for byte`, async () => {
+        const dir = tempDir();
+        for (const [name, data] of inputs) {
+          const path = join(dir, `${name}.bz2`);
+          writeFileSync(
+            path,
+            execFileSync('bzip2', ['-c', `-${level}`], { input: data, maxBuffer: 1 << 26 }),
+          );
+          const reader = await asyncOpen(path, 'rb', { compression: Compression.BZ2 });
+          const out = await reader.read();
+          await reader.close();
+          expect(out.equals(data), name).toBe(true);
+        }
+      });
+    }
+
+    it('finds a flipped bit through the block CRC', async () => {
+      const path = join(tempDir(), 'flipped.bz2');
+      const data = Buffer.from(sample(500));
+      const compressed = execFileSync('bzip2', ['-c'], { input: data });
+      // Flip one bit of the block CRC (bytes 10-13: after "BZh9" and the 6-byte block magic).
+      compressed[11] = compressed[11]! ^ 0x10;
+      writeFileSync(path, compressed);
+      const reader = await asyncOpen(path, 'rb', { compression: Compression.BZ2 });
+      const error: unknown = await reader.read().catch((caught: unknown) => caught);
+      expect(CompressedDataError.isInstance(error), String(error)).toBe(true);
+      expect(String(error)).toContain('CRC');
+      await reader.close();
+    });
+
+    it('decodes a highly compressible file block by block, as the reader asks', async () => {
+      const path = join(tempDir(), 'bomb.bz2');
+      // 200 MB of zeros compress to a few hundred bytes: the decoder must not inflate it all at once.
+      const writer = await asyncOpen(path, 'wb', { compression: Compression.BZ2, level: 9 });
+      const zeros = Buffer.alloc(1024 * 1024);
+      for (let i = 0; i < 200; i++) await writer.write(zeros);
+      await writer.close();
+      const reader = await asyncOpen(path, 'rb', { compression: Compression.BZ2 });
+      const first = await reader.read(10);
+      expect(first).toEqual(Buffer.alloc(10));
+      const before = process.memoryUsage().arrayBuffers;
+      await reader.read(5 * 1024 * 1024);
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+      await reader.close();
+    });
+  },
+);
