@@ -79,21 +79,19 @@ export interface PoolLease<TInstance> extends AsyncDisposable {
 
 type Grant<TInstance> = Slot<TInstance> | 'create';
 
-interface Waiter<TInstance> {
-  resolve(grant: Grant<TInstance>): void;
-  reject(error: unknown): void;
-}
-
 /**
- * One `acquire()` that could not be served at once: it ends (a slot, or an error) when its
- * work ends, or earlier when its timeout, its signal or `close()` gives up on it. Work that
- * goes on after that (a hanging create or check) returns its instance to the pool when done.
+ * One `acquire()` that could not be served at once. It waits in the queue, or creates or
+ * checks an instance, and ends with a slot or an error; its timeout, its signal or `close()`
+ * can end it earlier. Work still running then (a hanging create or check) gives the instance it
+ * yields later back to the pool.
  */
 interface Attempt<TInstance> {
   done: boolean;
-  /** Its place in the wait queue, while it waits there. */
-  waiter: Waiter<TInstance> | undefined;
-  finish(error: unknown, slot?: Slot<TInstance>): void;
+  resolve: (slot: Slot<TInstance>) => void;
+  reject: (error: unknown) => void;
+  timer: LongTimeout | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 class Lease<TInstance> implements PoolLease<TInstance> {
@@ -176,9 +174,10 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
   readonly #statistic: PoolBaseStatistic;
   readonly #idle: Array<Slot<TInstance>> = [];
   readonly #used = new Set<Slot<TInstance>>();
-  readonly #waiters: Array<Waiter<TInstance>> = [];
-  /** Acquires in progress beyond the fast path; close() ends them. */
-  readonly #attempts = new Set<Attempt<TInstance>>();
+  /** Acquires waiting for a slot, in arrival order. */
+  readonly #waiters: Array<Attempt<TInstance>> = [];
+  /** Acquires creating or checking an instance; close() ends them too. */
+  readonly #working = new Set<Attempt<TInstance>>();
   #size = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -299,81 +298,118 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
   /** An acquire that waits, creates or checks, bounded by its timeout, signal and close(). */
   #attempt(timeout: number | undefined, signal: AbortSignal | undefined): Promise<Slot<TInstance>> {
     return new Promise<Slot<TInstance>>((resolve, reject) => {
-      let timer: LongTimeout | undefined;
-      const onAbort = (): void => attempt.finish(signal!.reason);
       const attempt: Attempt<TInstance> = {
         done: false,
-        waiter: undefined,
-        finish: (error, slot) => {
-          if (attempt.done) return;
-          attempt.done = true;
-          this.#attempts.delete(attempt);
-          timer?.clear();
-          signal?.removeEventListener('abort', onAbort);
-          const waiter = attempt.waiter;
-          if (waiter) {
-            attempt.waiter = undefined;
-            const index = this.#waiters.indexOf(waiter);
-            if (index !== -1) this.#waiters.splice(index, 1);
-            waiter.reject(error);
-          }
-          if (slot) {
-            this.#used.add(slot);
-            resolve(slot);
-          } else {
-            reject(error);
-          }
-        },
+        resolve,
+        reject,
+        timer: undefined,
+        signal,
+        onAbort: undefined,
       };
-      this.#attempts.add(attempt);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal) {
+        attempt.onAbort = () => this.#end(attempt, signal.reason);
+        signal.addEventListener('abort', attempt.onAbort, { once: true });
+      }
       if (timeout !== undefined)
-        timer = setLongTimeout(() => attempt.finish(new AcquireTimeoutError(timeout)), timeout);
-      this.#take(attempt).then(
-        (slot) => {
-          // Given up while creating or checking: the instance is not lost, it goes back.
-          if (attempt.done) this.#release(slot);
-          else attempt.finish(undefined, slot);
-        },
-        (error: unknown) => attempt.finish(error),
-      );
+        attempt.timer = setLongTimeout(
+          () => this.#end(attempt, new AcquireTimeoutError(timeout)),
+          timeout,
+        );
+      this.#step(attempt);
     });
   }
 
-  async #take(attempt: Attempt<TInstance>): Promise<Slot<TInstance>> {
-    for (;;) {
-      if (this.#closed) throw new PoolClosedError();
-      let grant: Grant<TInstance>;
-      if (this.#waiters.length === 0 && this.#idle.length > 0) {
-        grant = this.#idle.shift()!;
-      } else if (this.#waiters.length === 0 && this.#size < this.maxSize) {
-        this.#size++;
-        this.#statistic.instances = this.#size;
-        grant = 'create';
-      } else {
-        // Rejected when the attempt ends while waiting (finish() leaves the queue first).
-        grant = await new Promise<Grant<TInstance>>((resolve, reject) => {
-          attempt.waiter = { resolve, reject };
-          this.#waiters.push(attempt.waiter);
-        });
-        attempt.waiter = undefined;
-      }
-      const slot = grant === 'create' ? await this.#create() : grant;
-      if (this.#expired(slot)) {
-        void this.#destroy(slot);
-        if (attempt.done) throw new PoolClosedError();
-        continue;
-      }
-      if (grant !== 'create' && this.#hasCheck && !(await this.#check(slot))) {
-        if (attempt.done) throw new PoolClosedError();
-        continue;
-      }
-      if (this.#closed) {
-        void this.#destroy(slot);
-        throw new PoolClosedError();
-      }
-      return slot;
+  /** Takes an idle instance, starts a create, or queues the attempt. */
+  #step(attempt: Attempt<TInstance>): void {
+    if (this.#closed) {
+      this.#end(attempt, new PoolClosedError());
+    } else if (this.#waiters.length === 0 && this.#idle.length > 0) {
+      this.#grant(attempt, this.#idle.shift()!);
+    } else if (this.#waiters.length === 0 && this.#size < this.maxSize) {
+      this.#size++;
+      this.#statistic.instances = this.#size;
+      void this.#createFor(attempt);
+    } else {
+      this.#waiters.push(attempt);
     }
+  }
+
+  /** Hands a slot (or the right to create one) to an attempt that left the queue. */
+  #grant(attempt: Attempt<TInstance>, grant: Grant<TInstance>): void {
+    if (grant === 'create') {
+      void this.#createFor(attempt);
+    } else if (attempt.done) {
+      this.#release(grant);
+    } else if (this.#expired(grant)) {
+      void this.#destroy(grant);
+      this.#step(attempt);
+    } else if (this.#hasCheck) {
+      void this.#checkFor(attempt, grant);
+    } else {
+      this.#succeed(attempt, grant);
+    }
+  }
+
+  async #createFor(attempt: Attempt<TInstance>): Promise<void> {
+    this.#working.add(attempt);
+    let slot: Slot<TInstance>;
+    try {
+      slot = await this.#create();
+    } catch (error) {
+      this.#working.delete(attempt);
+      this.#end(attempt, error);
+      return;
+    }
+    this.#working.delete(attempt);
+    if (this.#closed) {
+      void this.#destroy(slot);
+      this.#end(attempt, new PoolClosedError());
+    } else if (attempt.done) {
+      this.#release(slot); // given up while creating: the instance is not lost
+    } else {
+      this.#succeed(attempt, slot);
+    }
+  }
+
+  async #checkFor(attempt: Attempt<TInstance>, slot: Slot<TInstance>): Promise<void> {
+    this.#working.add(attempt);
+    const ok = await this.#check(slot);
+    this.#working.delete(attempt);
+    if (!ok) {
+      if (!attempt.done) this.#step(attempt);
+    } else if (this.#closed) {
+      void this.#destroy(slot);
+      this.#end(attempt, new PoolClosedError());
+    } else if (attempt.done) {
+      this.#release(slot);
+    } else {
+      this.#succeed(attempt, slot);
+    }
+  }
+
+  #settled(attempt: Attempt<TInstance>): boolean {
+    if (attempt.done) return false;
+    attempt.done = true;
+    attempt.timer?.clear();
+    if (attempt.onAbort) attempt.signal!.removeEventListener('abort', attempt.onAbort);
+    return true;
+  }
+
+  #succeed(attempt: Attempt<TInstance>, slot: Slot<TInstance>): void {
+    if (!this.#settled(attempt)) {
+      this.#release(slot);
+      return;
+    }
+    this.#used.add(slot);
+    attempt.resolve(slot);
+  }
+
+  /** Ends an attempt with an error: timeout, abort, close, or its create failed. */
+  #end(attempt: Attempt<TInstance>, error: unknown): void {
+    if (!this.#settled(attempt)) return;
+    const index = this.#waiters.indexOf(attempt);
+    if (index !== -1) this.#waiters.splice(index, 1);
+    attempt.reject(error);
   }
 
   async #create(): Promise<Slot<TInstance>> {
@@ -430,7 +466,7 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
     if (!waiter) return;
     this.#size++;
     this.#statistic.instances = this.#size;
-    waiter.resolve('create');
+    this.#grant(waiter, 'create');
   }
 
   static {
@@ -448,7 +484,7 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
       return;
     }
     const waiter = this.#waiters.shift();
-    if (waiter) waiter.resolve(slot);
+    if (waiter) this.#grant(waiter, slot);
     else this.#idle.push(slot);
   }
 
@@ -462,8 +498,8 @@ export abstract class PoolBase<TInstance> implements AsyncDisposable {
     this.#closed = true;
     // Waiting, creating or checking: each acquire ends now; a create or check still running
     // destroys its instance when it is done (the pool is closed).
-    for (const attempt of [...this.#attempts]) attempt.finish(new PoolClosedError());
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(new PoolClosedError());
+    for (const attempt of [...this.#working, ...this.#waiters])
+      this.#end(attempt, new PoolClosedError());
     const slots = [...this.#idle.splice(0), ...this.#used];
     this.#closing = Promise.all(slots.map((slot) => this.#destroy(slot))).then(() => undefined);
     return this.#closing;

@@ -206,10 +206,11 @@ describe('process pool dispatch', () => {
       ),
     );
     expect(new Set(runs.map((run) => run.pid)).size).toBe(4);
-    // All four ran at the same time.
-    expect(Math.max(...runs.map((run) => run.start))).toBeLessThan(
-      Math.min(...runs.map((run) => run.end)),
-    );
+    // In parallel: one after another they would span 4 s or more. (Not all four need overlap:
+    // on a loaded machine a process may become ready after another one's task ended.)
+    const span =
+      Math.max(...runs.map((run) => run.end)) - Math.min(...runs.map((run) => run.start));
+    expect(span).toBeLessThan(3500);
   });
 
   it('requeues the tasks sent ahead to processes that died (no raw EPIPE)', async () => {

@@ -17,6 +17,8 @@ class RedisPool extends PoolBase<Redis> {
 
   protected async createInstance(): Promise<Redis> {
     const client = createClient({ url: this.url });
+    // A dropped connection is noticed by the PING check; no 'error' listener would crash.
+    client.on('error', () => undefined);
     await client.connect();
     this.connections.push(client);
     return client;
