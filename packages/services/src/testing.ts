@@ -1,5 +1,5 @@
 export { TCPProxy } from './network/tcp-proxy';
 export { unusedPort } from './network/unused-port';
 
-export type { TCPProxyOptions } from './network/tcp-proxy';
+export type { ChunkProcessor, TCPProxyOptions } from './network/tcp-proxy';
 export type { UnusedPortOptions } from './network/unused-port';

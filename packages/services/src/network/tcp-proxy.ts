@@ -1,6 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 import {
+  InvalidArgumentError,
   InvalidStateError,
   expectNumber,
   getLogger,
@@ -24,6 +25,9 @@ export interface TCPProxyOptions {
   /** The port the proxy listens on; 0 picks a free one. @default 0 */
   port?: number;
 }
+
+/** Rewrites a chunk passing through a {@link TCPProxy}; an empty result drops it. */
+export type ChunkProcessor = (chunk: Buffer) => Buffer;
 
 interface Chunk {
   data: Buffer;
@@ -49,7 +53,10 @@ class Flow {
     });
   }
 
-  #push(data: Buffer): void {
+  #push(chunk: Buffer): void {
+    const processor = this.proxy.processors[this.direction];
+    const data = processor === undefined ? chunk : processor(chunk);
+    if (data.length === 0) return;
     const delay = this.proxy.delays[this.direction];
     if (!this.proxy.paused && delay === 0 && this.#queue.length === 0) {
       this.#write(data);
@@ -109,6 +116,8 @@ class Flow {
 export class TCPProxy implements AsyncDisposable {
   /** Delays in ms: `read` server to client, `write` client to server. */
   readonly delays = { read: 0, write: 0 };
+  /** Content processors (see {@link TCPProxy.setContentProcessors}). */
+  readonly processors: { read?: ChunkProcessor; write?: ChunkProcessor } = {};
   #paused = false;
   readonly #target: { address: string; port: number };
   readonly #listen: { address: string; port: number };
@@ -209,6 +218,24 @@ export class TCPProxy implements AsyncDisposable {
     this.setDelay(read, write);
     const restore = () => this.setDelay(previous.read, previous.write);
     return { restore, [Symbol.dispose]: restore };
+  }
+
+  /**
+   * Rewrites the chunks of each direction (the seed's `set_content_processors`): `read` server to
+   * client, `write` client to server; `undefined` passes chunks as they are, an empty Buffer
+   * drops the chunk. Applies to chunks arriving from now on.
+   */
+  setContentProcessors(read?: ChunkProcessor, write?: ChunkProcessor): void {
+    for (const [name, processor] of [
+      ['read', read],
+      ['write', write],
+    ] as const) {
+      if (processor !== undefined && typeof processor !== 'function') {
+        throw new InvalidArgumentError(name, processor, 'a function or undefined');
+      }
+      if (processor === undefined) delete this.processors[name];
+      else this.processors[name] = processor;
+    }
   }
 
   /** Holds all traffic in both directions (connections stay open) until {@link TCPProxy.resume}. */

@@ -116,6 +116,27 @@ describe('TCPProxy', () => {
     socket.destroy();
   });
 
+  it('rewrites and drops chunks with content processors', async () => {
+    await using proxy = new TCPProxy({ targetPort: server.address().port });
+    await proxy.start();
+    const socket = await connectTo(proxy.port);
+    proxy.setContentProcessors(
+      (chunk) => Buffer.from(chunk.toString().toUpperCase()),
+      (chunk) => (chunk.toString() === 'drop' ? Buffer.alloc(0) : chunk),
+    );
+    expect((await roundTrip(socket, 'shout')).toString()).toBe('SHOUT');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.write('drop');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(received).toHaveLength(0);
+    proxy.setContentProcessors();
+    socket.removeAllListeners('data');
+    expect((await roundTrip(socket, 'plain')).toString()).toBe('plain');
+    expect(() => proxy.setContentProcessors('x' as never)).toThrow(/read must be/);
+    socket.destroy();
+  });
+
   it('cuts every connection at once', async () => {
     await using proxy = new TCPProxy({ targetPort: server.address().port });
     await proxy.start();
