@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
@@ -70,19 +71,23 @@ export interface GRPCServiceOptions {
   statisticName?: string | null;
 }
 
-/** PEM certificate material for {@link GRPCService.addSecurePort}. */
+/**
+ * TLS material for {@link GRPCService.addSecurePort}, as the other `@aiomisc/*` TLS servers take
+ * it: each of `cert`, `key`, `ca` is PEM contents (with a `-----BEGIN` line) or a path to a PEM
+ * file, read when the port is added.
+ */
 export interface TLSOptions {
-  /** The server certificate chain (PEM). */
+  /** The server certificate chain. */
   cert: string | Buffer;
-  /** Its private key (PEM). */
+  /** Its private key. */
   key: string | Buffer;
-  /** CA certificates that client certificates must be signed by (PEM). */
+  /** CA certificates that client certificates must be signed by. */
   ca?: string | Buffer;
   /**
-   * Require and check client certificates.
+   * Require a client certificate signed by `ca` (refused without `ca`: nothing to check against).
    * @default true when `ca` is given, else false
    */
-  requireClientCertificate?: boolean;
+  verify?: boolean;
 }
 
 /** A port of a started {@link GRPCService}. */
@@ -270,8 +275,8 @@ export class GRPCService extends Service<GRPCServiceOptions> {
   }
 
   /**
-   * Listens on `address` with TLS once started: grpc-js `ServerCredentials`, or PEM
-   * material (`{ cert, key, ca?, requireClientCertificate? }`).
+   * Listens on `address` with TLS once started: grpc-js `ServerCredentials`, or
+   * `{ cert, key, ca?, verify? }` (PEM contents or file paths; see {@link TLSOptions}).
    * @throws {@link InvalidStateError} when the server is running
    */
   addSecurePort(address: string, credentials: grpc.ServerCredentials | TLSOptions): this {
@@ -457,28 +462,55 @@ function toServerCredentials(credentials: unknown): grpc.ServerCredentials {
   if (typeof credentials === 'object' && credentials !== null) {
     const maybe = credentials as Partial<TLSOptions> & { _isSecure?: unknown };
     if (typeof maybe._isSecure === 'function') return credentials as grpc.ServerCredentials;
-    if (isPem(maybe.cert) && isPem(maybe.key)) {
-      if (maybe.ca !== undefined && !isPem(maybe.ca)) {
-        throw new InvalidArgumentError('credentials.ca', maybe.ca, 'a PEM string or Buffer');
+    if (maybe.cert !== undefined || maybe.key !== undefined) {
+      const cert = readPem('credentials.cert', maybe.cert);
+      const key = readPem('credentials.key', maybe.key);
+      const ca = maybe.ca === undefined ? null : readPem('credentials.ca', maybe.ca);
+      const verify = maybe.verify ?? ca !== null;
+      expectBoolean('credentials.verify', verify);
+      if (verify && ca === null) {
+        throw new InvalidArgumentError(
+          'credentials.verify',
+          verify,
+          'false without a ca (there is nothing to check client certificates against)',
+        );
       }
-      const requireClient = maybe.requireClientCertificate ?? maybe.ca !== undefined;
-      expectBoolean('credentials.requireClientCertificate', requireClient);
-      return grpc.ServerCredentials.createSsl(
-        maybe.ca === undefined ? null : Buffer.from(maybe.ca),
-        [{ cert_chain: Buffer.from(maybe.cert), private_key: Buffer.from(maybe.key) }],
-        requireClient,
-      );
+      return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], verify);
     }
   }
   throw new InvalidArgumentError(
     'credentials',
     credentials,
-    'grpc.ServerCredentials or { cert, key, ca? } PEM strings or Buffers',
+    'grpc.ServerCredentials or { cert, key, ca?, verify? } (PEM contents or file paths)',
   );
 }
 
-function isPem(value: unknown): value is string | Buffer {
-  return (typeof value === 'string' && value !== '') || Buffer.isBuffer(value);
+const PEM_MARKER = '-----BEGIN ';
+
+function readPem(option: string, value: unknown): Buffer {
+  if (Buffer.isBuffer(value)) {
+    if (value.includes(PEM_MARKER)) return value;
+    throw new InvalidArgumentError(
+      option,
+      '<Buffer>',
+      'PEM contents (-----BEGIN ...) or a file path',
+    );
+  }
+  if (typeof value !== 'string' || value === '') {
+    throw new InvalidArgumentError(option, value, 'PEM contents or a path to a PEM file');
+  }
+  if (value.includes(PEM_MARKER)) return Buffer.from(value);
+  let contents: Buffer;
+  try {
+    contents = readFileSync(value);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new InvalidArgumentError(option, value, `a readable PEM file (${reason})`);
+  }
+  if (!contents.includes(PEM_MARKER)) {
+    throw new InvalidArgumentError(option, value, 'a PEM file (no -----BEGIN line in it)');
+  }
+  return contents;
 }
 
 function bindPort(server: grpc.Server, entry: PortEntry): Promise<number> {

@@ -144,9 +144,9 @@ describe.skipIf(!systemCommand('openssl', { install: 'apt-get install openssl' }
       const mutual = new GRPCService();
       mutual.addService(protos.service('helloworld.Greeter'), greeter);
       mutual.addSecurePort('127.0.0.1:0', {
-        cert: certificates.server.cert,
-        key: certificates.server.key,
-        ca: certificates.ca.cert,
+        cert: certificates.server.certPath,
+        key: certificates.server.keyPath,
+        ca: certificates.ca.certPath,
       });
       await mutual.start();
       try {

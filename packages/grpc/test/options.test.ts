@@ -51,9 +51,22 @@ describe('GRPCService options', () => {
     invalidArgument(() => service.addInsecurePort(''), 'address');
     invalidArgument(() => service.addInsecurePort(8080 as unknown as string), 'address');
     invalidArgument(() => service.addSecurePort('127.0.0.1:0', {} as never), 'credentials');
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
     invalidArgument(
-      () => service.addSecurePort('127.0.0.1:0', { cert: 'x', key: 'y', ca: 5 } as never),
+      () => service.addSecurePort('127.0.0.1:0', { cert: pem, key: pem, ca: 5 } as never),
       'credentials.ca',
+    );
+    invalidArgument(
+      () => service.addSecurePort('127.0.0.1:0', { cert: '/nonexistent/server.crt', key: pem }),
+      'credentials.cert',
+    );
+    invalidArgument(
+      () => service.addSecurePort('127.0.0.1:0', { cert: pem, key: Buffer.from('not pem') }),
+      'credentials.key',
+    );
+    invalidArgument(
+      () => service.addSecurePort('127.0.0.1:0', { cert: pem, key: pem, verify: true }),
+      'credentials.verify',
     );
     invalidArgument(() => service.addService({}, hello), 'definition');
     invalidArgument(() => service.addService('helloworld.Greeter' as never, hello), 'definition');
