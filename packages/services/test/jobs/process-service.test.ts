@@ -11,6 +11,7 @@ import {
   Sleeper,
   Stubborn,
   Suicide,
+  Thrower,
 } from './fixtures/process-services';
 
 interface Line {
@@ -91,6 +92,17 @@ describe('ProcessService', () => {
     expect(['started', 'rejected']).toContain(await starting);
     expect(alive(pid)).toBe(false);
     expect(service.pid).toBeUndefined();
+  });
+
+  it('an inProcess() that throws ends the child with code 1, logged', async () => {
+    const service = new Thrower();
+    await service.start();
+    await until(() => lines.some((line) => line.message === 'child exited with code 1'));
+    const failure = lines.find((line) => line.message.includes('Thrower.inProcess() failed'));
+    expect(failure?.level).toBe('warn');
+    expect(failure?.message).toContain('the work failed');
+    expect(service.pid).toBeUndefined();
+    await service.stop();
   });
 
   it('SIGKILLs a child that ignores SIGTERM after processStopTimeout', async () => {
