@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { Bzip2Decompressor } from './bunzip2';
 
 /*
- * bzip2 on two registry packages that need no compiler:
+ * bzip2 without a compiler at install:
  * - compression: libbzip2 1.0.8 compiled to WebAssembly (bzip2-wasm). Its only entry points are
  *   whole-buffer calls, so the stream is cut into blocks of `level` x 100 kB and each block is
  *   written as a complete bzip2 stream. bzip2 readers (the `bzip2` tool, Python's bz2,

@@ -170,6 +170,18 @@ export async function writeFully(
   }
 }
 
+/** Writes `parts` (`length` bytes in all) at the current offset, in order. @internal */
+export async function writevFully(
+  handle: FileHandle,
+  parts: Buffer[],
+  length: number,
+): Promise<void> {
+  const { bytesWritten } = await handle.writev(parts);
+  if (bytesWritten < length) {
+    await writeFully(handle, Buffer.concat(parts, length).subarray(bytesWritten), null);
+  }
+}
+
 /** The file's bytes from the start, read with positional reads (the handle stays open). */
 async function* readChunks(handle: FileHandle): AsyncGenerator<Buffer> {
   let position = 0;
@@ -408,25 +420,41 @@ export class CompressedWriteCore extends FileCore {
     });
   }
 
+  /** Compressed output not handed to the file yet: written in batches of at least 256 KiB. */
+  private outputParts: Buffer[] = [];
+  private outputLength = 0;
+
   private output(chunk: Buffer): void {
+    this.outputParts.push(chunk);
+    this.outputLength += chunk.length;
     this.pendingOutput += chunk.length;
+    if (this.outputLength >= 4 * CHUNK_SIZE) this.writeOutput();
+    if (!this.paused && this.pendingOutput >= 16 * CHUNK_SIZE) {
+      this.paused = true;
+      this.compressor.pause();
+    }
+  }
+
+  /** Hands the batched compressed output to the file, one writev after the other. */
+  private writeOutput(): void {
+    if (this.outputLength === 0) return;
+    const parts = this.outputParts;
+    const length = this.outputLength;
+    this.outputParts = [];
+    this.outputLength = 0;
     this.writing = this.writing
-      .then(() => (this.failure ? undefined : writeFully(this.handle, chunk, null)))
+      .then(() => (this.failure ? undefined : writevFully(this.handle, parts, length)))
       .catch((error: unknown) => {
         this.failure ??= error as Error;
         this.compressor.destroy(this.failure);
       })
       .finally(() => {
-        this.pendingOutput -= chunk.length;
-        if (this.paused && this.pendingOutput < 4 * CHUNK_SIZE) {
+        this.pendingOutput -= length;
+        if (this.paused && this.pendingOutput < 8 * CHUNK_SIZE) {
           this.paused = false;
           this.compressor.resume();
         }
       });
-    if (!this.paused && this.pendingOutput >= 4 * CHUNK_SIZE) {
-      this.paused = true;
-      this.compressor.pause();
-    }
   }
 
   private check(): void {
@@ -511,6 +539,7 @@ export class CompressedWriteCore extends FileCore {
     await this.pushParts();
     await syncFlush(this.compressor, this.compression);
     for (;;) {
+      this.writeOutput();
       await this.writing;
       this.check();
       if (this.pendingOutput === 0 && this.compressor.readableLength === 0) return;
@@ -523,6 +552,7 @@ export class CompressedWriteCore extends FileCore {
       await this.pushParts();
       this.compressor.end();
       await finished(this.compressor);
+      this.writeOutput();
       await this.writing;
       this.check();
       if (sync) await this.handle.sync();
