@@ -100,7 +100,7 @@ class SecureCloser extends TLSServer {
 
 class UdpEcho extends UDPServer {
   handleDatagram(data: Buffer, rinfo: RemoteInfo) {
-    void this.send(data, rinfo);
+    this.sendto(data, rinfo);
   }
 }
 

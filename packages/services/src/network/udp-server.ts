@@ -34,8 +34,9 @@ export interface DatagramTarget {
 
 /**
  * A UDP server as a service: subclass it and implement `handleDatagram(data, rinfo, signal)`;
- * reply with `this.send(data, rinfo)`. The socket is bound before `start()` resolves. A handler
- * that throws or rejects is logged with the sender's address. Stop stops receiving at once,
+ * reply with `this.sendto(data, rinfo)` (or `await this.send(data, rinfo)` to know it was
+ * sent). The socket is bound before `start()` resolves. A handler that throws or rejects is
+ * logged with the sender's address. Stop stops receiving at once,
  * aborts `signal`, waits for running handlers (which may still send replies) until
  * `gracefulTimeout`, then closes the socket.
  *
@@ -43,7 +44,7 @@ export interface DatagramTarget {
  * ```ts
  * class Echo extends UDPServer {
  *   handleDatagram(data: Buffer, rinfo: RemoteInfo) {
- *     return this.send(data, rinfo);
+ *     this.sendto(data, rinfo);
  *   }
  * }
  * ```
@@ -95,8 +96,23 @@ export abstract class UDPServer<
   }
 
   /**
-   * Sends a datagram from the server's socket (the seed's `sendto`).
+   * Sends a datagram from the server's socket without waiting (the seed's `sendto`): the cheapest
+   * reply. A send that fails later is counted in `errors` and logged.
    * @throws {@link InvalidStateError} when the server is not started (or already closed).
+   */
+  sendto(data: Buffer | Uint8Array | string, target: DatagramTarget): void {
+    const socket = this.#socket;
+    if (socket === undefined) throw new InvalidStateError(`${this.constructor.name} is not bound`);
+    socket.send(data, target.port, target.address);
+    const statistic = this.statistic;
+    statistic.sent++;
+    statistic.bytes_out += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+  }
+
+  /**
+   * Sends a datagram from the server's socket; resolves once it is sent, rejects with the
+   * send error.
+   * @throws {@link InvalidStateError} (as a rejection) when the server is not started.
    */
   send(data: Buffer | Uint8Array | string, target: DatagramTarget): Promise<void> {
     const socket = this.#socket;
@@ -163,6 +179,7 @@ export abstract class UDPServer<
     this.#receiving = true;
     const signal = controller.signal;
     socket.on('error', (error: Error) => {
+      // Failed sendto() calls arrive here too.
       this.statistic.errors++;
       log.error({ err: error }, `${this.constructor.name} socket error`);
     });

@@ -49,6 +49,22 @@ describe('UDPServer', () => {
     expect(metrics).toMatchObject({ received: 1, sent: 1, bytes_in: 4, bytes_out: 4, errors: 0 });
   });
 
+  it('replies with sendto without waiting, and refuses it when not bound', async () => {
+    class Quick extends UDPServer {
+      handleDatagram(data: Buffer, rinfo: RemoteInfo) {
+        this.sendto(`${data.toString()}!`, rinfo);
+      }
+    }
+    const server = new Quick({ port: 0 });
+    expect(() => server.sendto('x', { address: '127.0.0.1', port: 9 })).toThrow(InvalidStateError);
+    await server.start();
+    const socket = await client();
+    expect(await ask(socket, server.address().port, 'hey')).toBe('hey!');
+    expect(server.statistic).toMatchObject({ sent: 1, bytes_out: 4 });
+    socket.close();
+    await server.stop();
+  });
+
   it('logs a failing handler with the sender address and keeps serving', async () => {
     class Fussy extends UDPServer {
       async handleDatagram(data: Buffer, rinfo: RemoteInfo) {
