@@ -1,0 +1,3 @@
+import { describeReadmeExamples } from '@aiomisc/test-kit';
+
+describeReadmeExamples(new URL('../README.md', import.meta.url));
