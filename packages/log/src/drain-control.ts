@@ -6,7 +6,7 @@
 export const Cell = {
   /** 1 once the worker built its destination. */
   started: 0,
-  /** Incremented each time the worker has written everything up to a drain marker. */
+  /** Drain markers the worker has handled: incremented, in order, once everything before one is written. */
   drained: 1,
   /** Incremented on every write the destination accepted (any number of bytes). */
   progress: 2,
@@ -43,16 +43,22 @@ export interface DrainResult {
 }
 
 /**
- * Blocks until the worker bumps `Cell.drained` past `seen`. Gives up when the worker dies or the
- * destination has accepted nothing for `stallTimeout` ms (it waits as long as data keeps going
- * out, however long that takes). Synchronous: it is what runs in the `exit` hook.
+ * Blocks until `Cell.drained` reaches `target` (the worker has written everything up to the
+ * `target`-th drain marker). Gives up when the worker dies or the destination has accepted
+ * nothing for `stallTimeout` ms (it waits as long as data keeps going out, however long that
+ * takes). Synchronous: it is what runs in the `exit` hook.
  * @internal
  */
-export function waitForDrain(control: Int32Array, seen: number, stallTimeout: number): DrainResult {
+export function waitForDrain(
+  control: Int32Array,
+  target: number,
+  stallTimeout: number,
+): DrainResult {
   let progress = Atomics.load(control, Cell.progress);
   let idleSince = Date.now();
   for (;;) {
-    if (Atomics.load(control, Cell.drained) !== seen) return { drained: true, pending: 0 };
+    const drained = Atomics.load(control, Cell.drained);
+    if (drained >= target) return { drained: true, pending: 0 };
     if (Atomics.load(control, Cell.dead) === 1)
       return { drained: false, pending: Atomics.load(control, Cell.pending), reason: 'dead' };
     const now = Date.now();
@@ -66,7 +72,7 @@ export function waitForDrain(control: Int32Array, seen: number, stallTimeout: nu
     Atomics.wait(
       control,
       Cell.drained,
-      seen,
+      drained,
       Math.min(50, Math.max(1, stallTimeout - (now - idleSince))),
     );
   }

@@ -16,6 +16,13 @@ interface TransportHandle {
   stream: ThreadStreamLike;
   control: Int32Array;
   drainTimeout: number;
+  /**
+   * `Cell.progress` when flush() last gave up on a stalled destination: if nothing was written
+   * since, the exit does not wait another `drainTimeout` for it.
+   */
+  gaveUpAt?: number;
+  /** Drain markers written so far; the n-th is handled when `Cell.drained` reaches n. */
+  markers: number;
 }
 
 interface Registry {
@@ -119,14 +126,16 @@ function drainSync(handle: TransportHandle): DrainResult {
     if (left <= 0) return { drained: false, pending: pending(), reason: 'stalled' };
     Atomics.wait(control, Cell.drained, Atomics.load(control, Cell.drained), Math.min(left, 50));
   }
-  const seen = Atomics.load(control, Cell.drained);
+  const target = ++handle.markers;
   try {
     stream.write(DRAIN_MARKER);
     stream.flushSync();
   } catch {
     return { drained: false, pending: pending(), reason: 'dead' };
   }
-  return waitForDrain(control, seen, drainTimeout);
+  const stalled =
+    handle.gaveUpAt !== undefined && handle.gaveUpAt === Atomics.load(control, Cell.progress);
+  return waitForDrain(control, target, stalled ? 0 : drainTimeout);
 }
 
 function reportUndrained(result: DrainResult, handle: TransportHandle, when: string): void {
@@ -169,7 +178,12 @@ export function transportSink(
   for (const listener of process.listeners('exit'))
     if (!before.has(listener)) process.removeListener('exit', listener);
   reportWorkerErrors(stream, control);
-  const handle: TransportHandle = { stream, control, drainTimeout: resolved.drainTimeout };
+  const handle: TransportHandle = {
+    stream,
+    control,
+    drainTimeout: resolved.drainTimeout,
+    markers: 0,
+  };
   registry.transports.add(handle);
   installExitHook();
   return {
@@ -188,14 +202,24 @@ export function transportSink(
 }
 
 /**
- * flush() of a worker: settles in every case. It resolves once the worker wrote everything,
- * once the worker is gone (its failure was reported on stderr), or once the destination took no
- * data for `drainTimeout` ms (reported with the number of records still waiting).
+ * flush() of a worker: writes a drain marker and polls the shared counters. It settles in every
+ * case: once the worker wrote everything up to the marker, once the worker is gone (its failure
+ * was reported on stderr), or once the destination took no data for `drainTimeout` ms (reported
+ * with the number of lines still waiting). thread-stream's own flush(callback) is not used: it
+ * keeps the worker referenced until the destination drains, so a process whose destination
+ * stalled could not end after flush() gave up.
  */
 function flushTransport(handle: TransportHandle): Promise<void> {
   const { stream, control, drainTimeout } = handle;
   return new Promise<void>((resolve) => {
     if (stream.destroyed || stream.closed) {
+      resolve();
+      return;
+    }
+    const target = ++handle.markers;
+    try {
+      stream.write(DRAIN_MARKER);
+    } catch {
       resolve();
       return;
     }
@@ -206,8 +230,9 @@ function flushTransport(handle: TransportHandle): Promise<void> {
       stream.off('close', done);
       resolve();
     };
+    // Referenced on purpose: code after `await flush()` runs before the process may end.
     const watch = setInterval(() => {
-      if (Atomics.load(control, Cell.dead) === 1) {
+      if (Atomics.load(control, Cell.drained) >= target || Atomics.load(control, Cell.dead) === 1) {
         done();
         return;
       }
@@ -217,18 +242,13 @@ function flushTransport(handle: TransportHandle): Promise<void> {
         progress = current;
         idleSince = now;
       } else if (now - idleSince >= drainTimeout) {
+        handle.gaveUpAt = current;
         reportProblem(
           `flush() stopped waiting: ${Atomics.load(control, Cell.pending)} log lines are still waiting for a destination that took no data for ${drainTimeout} ms (drainTimeout)`,
         );
         done();
       }
-    }, 100);
-    watch.unref();
+    }, 5);
     stream.once('close', done);
-    try {
-      stream.flush(() => done());
-    } catch {
-      done();
-    }
   });
 }

@@ -160,4 +160,27 @@ describe('write errors never take the process down', () => {
     // once the reader reads again, the exit writes the rest
     expect(lines).toBe(200_000);
   }, 60_000);
+
+  it('after flush() gave up on a stalled destination, the exit does not wait for it again', async () => {
+    let flushedAt = 0;
+    let exitedAt = 0;
+    const result = await runFixture(fixture, ['flush-stalled-exit'], {
+      onSpawn: (child) => {
+        child.stdout!.on('data', () => undefined);
+        child.stdout!.pause();
+        child.stderr!.on('data', (chunk: Buffer) => {
+          if (flushedAt === 0 && chunk.includes('flushed\n')) flushedAt = Date.now();
+        });
+        child.on('exit', () => {
+          exitedAt = Date.now();
+          child.stdout!.resume(); // lets the pipe end, so that the child's 'close' comes
+        });
+      },
+    });
+    expect(result.code).toBe(0);
+    expect(flushedAt).toBeGreaterThan(0);
+    // a second wait would be drainTimeout (3000 ms) at least
+    expect(exitedAt - flushedAt).toBeLessThan(2500);
+    expect(result.stderr).toMatch(/@aiomisc\/log: \d+ log lines were not written at exit/);
+  }, 60_000);
 });
