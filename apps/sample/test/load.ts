@@ -89,11 +89,15 @@ export function greeterClient(address: string): Client & { SayHello: SayHello } 
   };
 }
 
-export function grpcCall(client: { SayHello: SayHello }, name: string): Promise<Outcome> {
+export function grpcCall(
+  client: { SayHello: SayHello },
+  name: string,
+  greeting = 'Hello',
+): Promise<Outcome> {
   return new Promise((resolve) => {
     const sentAt = performance.now();
     client.SayHello({ name }, { deadline: new Date(Date.now() + 20_000) }, (error, reply) => {
-      const ok = !error && reply?.message === `Hello, ${name}!`;
+      const ok = !error && reply?.message === `${greeting}, ${name}!`;
       resolve({
         kind: 'grpc',
         what: 'SayHello',
