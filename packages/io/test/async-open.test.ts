@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -426,4 +427,23 @@ describe('asyncOpen errors', () => {
     }
     expect(openFds()).toBe(before);
   });
+
+  it.skipIf(!existsSync('/dev/full'))(
+    'reports a full disk (ENOSPC) on flush, and on close for a compressed file, leaving no descriptor open',
+    async () => {
+      const before = openFds();
+      const plain = await asyncOpen('/dev/full', 'w');
+      await plain.write('a little');
+      await expect(plain.flush()).rejects.toMatchObject({ code: 'ENOSPC' });
+      await plain.close();
+
+      const compressed = await asyncOpen('/dev/full', 'wb', { compression: Compression.GZIP });
+      const failure = (async () => {
+        for (let i = 0; i < 100; i++) await compressed.write(randomBytes(64 * 1024));
+      })();
+      await expect(failure).rejects.toMatchObject({ code: 'ENOSPC' });
+      await expect(compressed.close()).rejects.toMatchObject({ code: 'ENOSPC' });
+      expect(openFds()).toBe(before);
+    },
+  );
 });

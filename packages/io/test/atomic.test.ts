@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -118,5 +121,30 @@ describe('atomic writes', () => {
     const path = join(dir, 'sub', 'file.txt');
     await expect(asyncOpen(path, 'w', { atomic: true })).rejects.toMatchObject({ code: 'ENOENT' });
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('leaves the old file intact when the process is killed mid-write', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'state.json');
+    writeFileSync(path, 'old state');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        fileURLToPath(new URL('./fixtures/atomic-crash.ts', import.meta.url)),
+        path,
+      ],
+      { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await once(child.stdout, 'data');
+    expect(readdirSync(dir)).toHaveLength(2); // the target and the temporary file
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    expect(readFileSync(path, 'utf8')).toBe('old state');
+    // Nothing ran to remove the temporary file; it is named so that it is easy to find.
+    expect(readdirSync(dir).filter((name) => name !== 'state.json')[0]).toMatch(
+      /^\.state\.json\..+\.tmp$/,
+    );
   });
 });
