@@ -368,7 +368,7 @@ export class AsyncTextFile extends AsyncFile<string> {
         'a string (the file is open in text mode; add "b" to the mode for bytes)',
       );
     }
-    return { bytes: Buffer.from(data, this.bufferEncoding), owned: true, count: data.length };
+    return { bytes: Buffer.from(data, this.bufferEncoding), owned: true, count: codePoints(data) };
   }
 
   protected override checkSeek(offset: number, whence: Whence): void {
@@ -491,6 +491,14 @@ export class AsyncTextFile extends AsyncFile<string> {
     this.dropText();
     return whence === 2 ? this.core.seek(offset, 2) : this.core.seek(target, 0);
   }
+}
+
+/** The number of characters (code points) in `text`, as Python's `len()` counts them. */
+function codePoints(text: string): number {
+  if (!/[\ud800-\udbff]/.test(text)) return text.length;
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }
 
 /** How many leading bytes of `bytes` are whole characters (UTF-8 may end mid-character). */

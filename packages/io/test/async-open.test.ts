@@ -245,6 +245,16 @@ describe('asyncOpen modes on plain files', () => {
     await file.close();
   });
 
+  it('returns the characters written, counting code points as Python does', async () => {
+    const file = await asyncOpen(join(tempDir(), 'count'), 'w');
+    expect(await file.write('żółw')).toBe(4);
+    expect(await file.write('😀a')).toBe(2);
+    const binary = await asyncOpen(join(tempDir(), 'count'), 'wb');
+    expect(await binary.write(Buffer.from('😀a'))).toBe(5);
+    await file.close();
+    await binary.close();
+  });
+
   it('uses the encoding given', async () => {
     const path = join(tempDir(), 'latin1');
     const file = await asyncOpen(path, 'w', { encoding: 'latin1' });
