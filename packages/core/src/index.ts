@@ -18,7 +18,7 @@ export { Event } from './event';
 export { getExtensions, registerExtension } from './extension';
 export { LOG_FORMATS, LOG_LEVELS } from './log-names';
 export { MAX_TIMER_DELAY, setLongTimeout } from './long-timeout';
-export { configureConsoleLogger, getLogger, setLoggerFactory } from './logger';
+export { configureConsoleLogger, getLogger, getLoggerFactory, setLoggerFactory } from './logger';
 export { PeriodicCallback } from './periodic-callback';
 export { loadPlugins } from './plugins';
 export { RecurringCallback, RecurringCallbackStatistic } from './recurring-callback';

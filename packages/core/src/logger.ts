@@ -147,6 +147,25 @@ export function setLoggerFactory(factory: LoggerFactory): () => void {
 }
 
 /**
+ * The factory the `@aiomisc/*` loggers write through now: the one installed by
+ * {@link setLoggerFactory}, else the built-in stderr logger. Wrap it to send records somewhere
+ * else too, then install the wrapper with `setLoggerFactory`.
+ *
+ * @example
+ * ```ts
+ * const previous = getLoggerFactory();
+ * let errors = 0;
+ * const restore = setLoggerFactory((name) => {
+ *   const base = previous(name);
+ *   return { ...base, error: (first: never, second?: string) => (errors++, base.error(first, second)) };
+ * });
+ * ```
+ */
+export function getLoggerFactory(): LoggerFactory {
+  return state.factory ?? consoleLogger;
+}
+
+/**
  * A logger that always writes through the current factory, so a factory installed later
  * (when an entrypoint configures logging) applies to loggers made before.
  *

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { configureConsoleLogger, getLogger } from '../src/index';
+import {
+  configureConsoleLogger,
+  getLogger,
+  getLoggerFactory,
+  setLoggerFactory,
+} from '../src/index';
 
 afterEach(() => {
   configureConsoleLogger({ format: 'plain', level: 'info' });
@@ -29,5 +34,33 @@ describe('the built-in console logger', () => {
     expect(() => log.error('second')).not.toThrow();
     // after the first failure the logger stops writing to stderr
     expect(write).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('getLoggerFactory', () => {
+  it('returns the installed factory, so a wrapper can write through it', () => {
+    const lines: string[] = [];
+    const base = (name: string) => ({
+      debug: () => {},
+      info: (first: unknown) => lines.push(`${name}: ${String(first)}`),
+      warn: () => {},
+      error: () => {},
+    });
+    const restoreBase = setLoggerFactory(base);
+    try {
+      expect(getLoggerFactory()).toBe(base);
+      const previous = getLoggerFactory();
+      const restore = setLoggerFactory((name) => ({
+        ...previous(name),
+        info: (first: never) => previous(name).info(`[tee] ${String(first)}`),
+      }));
+      getLogger('app').info('hello');
+      restore();
+      expect(getLoggerFactory()).toBe(base);
+      expect(lines).toEqual(['app: [tee] hello']);
+    } finally {
+      restoreBase();
+    }
+    expect(typeof getLoggerFactory()('x').info).toBe('function');
   });
 });

@@ -2,11 +2,12 @@ import {
   expectNumber,
   expectOneOf,
   getLogger,
+  getLoggerFactory,
   InvalidArgumentError,
   Service,
   setLoggerFactory,
 } from '@aiomisc/core';
-import type { Logger, LoggerFactory } from '@aiomisc/core';
+import type { LoggerFactory } from '@aiomisc/core';
 import type * as SentryModule from '@sentry/node';
 
 /** Options of {@link SentrySender}. */
@@ -33,10 +34,6 @@ type Method = 'debug' | 'info' | 'warn' | 'error';
 /** The DSN with its key masked, for error messages. */
 function redactDsn(dsn: string): string {
   return dsn.replace(/\/\/[^@/]*@/, '//***@');
-}
-
-interface LoggerSlot {
-  factory: LoggerFactory | undefined;
 }
 
 /**
@@ -133,36 +130,23 @@ export class SentrySender extends Service<SentrySenderOptions> {
   }
 
   /**
-   * Puts a logger factory in front of the current one (core's logger slot, shared by every
-   * copy of @aiomisc/core) that sends records at minLevel and above to Sentry, then writes
-   * them where they went before.
+   * Puts a logger factory in front of the current one (core's `getLoggerFactory()`) that sends
+   * records at minLevel and above to Sentry, then writes them where they went before.
    */
   #captureLogRecords(Sentry: typeof SentryModule): () => void {
-    const slot = (globalThis as Record<symbol, LoggerSlot | undefined>)[
-      Symbol.for('aiomisc.logger')
-    ];
-    if (!slot) return () => undefined;
-    const previous = slot.factory;
+    const previous = getLoggerFactory();
     const minimum = this.options.minLevel === 'warn' ? 30 : 40;
     const severity: Record<Method, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-    const bases = new Map<string, Logger>();
     const factory: LoggerFactory = (name) => {
-      const base = bases.get(name) ?? getLogger(name);
-      bases.set(name, base);
+      const base = previous(name);
       const write =
         (method: Method) =>
         (first: string | object, second?: string): void => {
           if (severity[method] >= minimum && !name.startsWith('aiomisc.sentry')) {
             report(Sentry, name, method, first, second);
           }
-          // Write through what was installed before (or core's console logger).
-          slot.factory = previous;
-          try {
-            if (second === undefined) base[method](first as string);
-            else base[method](first as object, second);
-          } finally {
-            slot.factory = factory;
-          }
+          if (second === undefined) base[method](first as string);
+          else base[method](first as object, second);
         };
       return {
         debug: write('debug'),
@@ -173,7 +157,7 @@ export class SentrySender extends Service<SentrySenderOptions> {
     };
     const restore = setLoggerFactory(factory);
     return () => {
-      if (slot.factory === factory) restore();
+      if (getLoggerFactory() === factory) restore();
     };
   }
 }
