@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import * as zlib from 'node:zlib';
 import { systemCommand } from '@aiomisc/test-kit';
 import { describe, expect, it } from 'vitest';
@@ -302,6 +303,21 @@ describe.skipIf(!systemCommand('bzip2', { install: 'apt-get install bzip2' }))(
       expect(CompressedDataError.isInstance(error), String(error)).toBe(true);
       expect(String(error)).toContain('CRC');
       await reader.close();
+    });
+
+    it('compresses in a worker thread, leaving the event loop free', async () => {
+      const path = join(tempDir(), 'worker.bz2');
+      const data = randomBytes(3 * 900_000);
+      const writer = await asyncOpen(path, 'wb', { compression: Compression.BZ2, level: 9 });
+      const start = performance.eventLoopUtilization();
+      await writer.write(data);
+      await writer.close();
+      const used = performance.eventLoopUtilization(start);
+      // On the main thread this would be close to 1 (the compression is 3 blocks of CPU work).
+      expect(used.utilization).toBeLessThan(0.5);
+      expect(execFileSync('bzip2', ['-d', '-c', path], { maxBuffer: 1 << 23 }).equals(data)).toBe(
+        true,
+      );
     });
 
     it('decodes a highly compressible file block by block, as the reader asks', async () => {
