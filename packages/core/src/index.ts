@@ -29,6 +29,7 @@ export { receiver, Signal } from './signal';
 export { sleep } from './sleep';
 export { getStatistics, Statistic } from './statistic';
 export { cancelTasks, createTask, Task } from './task';
+export { readPem, tlsClientOptions, tlsServerOptions } from './tls-options';
 export { expectBoolean, expectFunction, expectNumber, expectOneOf } from './validate';
 
 export type { BindSocketOptions } from './bind-socket';
@@ -53,4 +54,5 @@ export type {
 export type { ServiceClass } from './service';
 export type { Receiver } from './signal';
 export type { StatisticResult } from './statistic';
+export type { PemSource, TlsFileOptions } from './tls-options';
 export type { NumberConstraints } from './validate';

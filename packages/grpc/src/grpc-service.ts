@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import {
+  expectBoolean,
   expectNumber,
   expectOneOf,
   getLogger,
@@ -10,7 +10,9 @@ import {
   InvalidStateError,
   Service,
   setLongTimeout,
+  tlsServerOptions,
   type LongTimeout,
+  type TlsFileOptions,
 } from '@aiomisc/core';
 import { BindError } from './errors/bind-error';
 import { UnknownServiceError } from './errors/unknown-service-error';
@@ -76,18 +78,11 @@ export interface GRPCServiceOptions {
  * it: each of `cert`, `key`, `ca` is PEM contents (with a `-----BEGIN` line) or a path to a PEM
  * file, read when the port is added.
  */
-export interface TLSOptions {
+export interface TLSOptions extends TlsFileOptions {
   /** The server certificate chain. */
   cert: string | Buffer;
   /** Its private key. */
   key: string | Buffer;
-  /** CA certificates that client certificates must be signed by. */
-  ca?: string | Buffer;
-  /**
-   * Require a client certificate signed by `ca` (refused without `ca`: nothing to check against).
-   * @default true when `ca` is given, else false
-   */
-  verify?: boolean;
 }
 
 /** A port of a started {@link GRPCService}. */
@@ -164,8 +159,8 @@ export class GRPCService extends Service<GRPCServiceOptions> {
     super(options);
     const { compression, reflection, health, stopTimeout, statisticName } = this.options;
     if (compression !== undefined) expectOneOf('compression', compression, COMPRESSION_ALGORITHMS);
-    expectBoolean('reflection', reflection);
-    expectBoolean('health', health);
+    if (reflection !== undefined) expectBoolean('reflection', reflection);
+    if (health !== undefined) expectBoolean('health', health);
     expectNumber('stopTimeout', stopTimeout, { min: 0, allowInfinity: true });
     if (
       statisticName !== null &&
@@ -416,12 +411,6 @@ export class GRPCService extends Service<GRPCServiceOptions> {
   }
 }
 
-function expectBoolean(argument: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'boolean') {
-    throw new InvalidArgumentError(argument, value, 'a boolean');
-  }
-}
-
 function expectAddress(address: unknown): string {
   if (typeof address !== 'string' || address.trim() === '') {
     throw new InvalidArgumentError('address', address, 'a "host:port" string');
@@ -463,19 +452,12 @@ function toServerCredentials(credentials: unknown): grpc.ServerCredentials {
     const maybe = credentials as Partial<TLSOptions> & { _isSecure?: unknown };
     if (typeof maybe._isSecure === 'function') return credentials as grpc.ServerCredentials;
     if (maybe.cert !== undefined || maybe.key !== undefined) {
-      const cert = readPem('credentials.cert', maybe.cert);
-      const key = readPem('credentials.key', maybe.key);
-      const ca = maybe.ca === undefined ? null : readPem('credentials.ca', maybe.ca);
-      const verify = maybe.verify ?? ca !== null;
-      expectBoolean('credentials.verify', verify);
-      if (verify && ca === null) {
-        throw new InvalidArgumentError(
-          'credentials.verify',
-          verify,
-          'false without a ca (there is nothing to check client certificates against)',
-        );
-      }
-      return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], verify);
+      const tls = tlsServerOptions(maybe, 'credentials.');
+      return grpc.ServerCredentials.createSsl(
+        (tls.ca as Buffer | undefined) ?? null,
+        [{ cert_chain: tls.cert as Buffer, private_key: tls.key as Buffer }],
+        tls.requestCert,
+      );
     }
   }
   throw new InvalidArgumentError(
@@ -483,34 +465,6 @@ function toServerCredentials(credentials: unknown): grpc.ServerCredentials {
     credentials,
     'grpc.ServerCredentials or { cert, key, ca?, verify? } (PEM contents or file paths)',
   );
-}
-
-const PEM_MARKER = '-----BEGIN ';
-
-function readPem(option: string, value: unknown): Buffer {
-  if (Buffer.isBuffer(value)) {
-    if (value.includes(PEM_MARKER)) return value;
-    throw new InvalidArgumentError(
-      option,
-      '<Buffer>',
-      'PEM contents (-----BEGIN ...) or a file path',
-    );
-  }
-  if (typeof value !== 'string' || value === '') {
-    throw new InvalidArgumentError(option, value, 'PEM contents or a path to a PEM file');
-  }
-  if (value.includes(PEM_MARKER)) return Buffer.from(value);
-  let contents: Buffer;
-  try {
-    contents = readFileSync(value);
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? String(error);
-    throw new InvalidArgumentError(option, value, `a readable PEM file (${reason})`);
-  }
-  if (!contents.includes(PEM_MARKER)) {
-    throw new InvalidArgumentError(option, value, 'a PEM file (no -----BEGIN line in it)');
-  }
-  return contents;
 }
 
 function bindPort(server: grpc.Server, entry: PortEntry): Promise<number> {

@@ -15,7 +15,7 @@ import {
   sleep,
   type EntrypointSignalPayload,
 } from '@aiomisc/core';
-import { tlsServerOptions } from '@aiomisc/services';
+import { tlsServerOptions } from '@aiomisc/core';
 
 import { HTTPStatistic } from './http-statistic';
 import {

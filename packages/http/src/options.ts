@@ -2,7 +2,7 @@ import type { ServerOptions } from 'node:http';
 import type { ListenOptions } from 'node:net';
 
 import { expectNumber, InvalidArgumentError } from '@aiomisc/core';
-import type { TlsFileOptions } from '@aiomisc/services';
+import type { TlsFileOptions } from '@aiomisc/core';
 
 /** Opt-in Kubernetes health routes; see {@link HTTPServiceOptions.health}. */
 export interface HealthOptions {
@@ -52,7 +52,7 @@ export interface HTTPServiceOptions {
   name?: string;
 }
 
-/** Options of the HTTPS twins: the TLS options of `@aiomisc/services` and HTTP/2. */
+/** Options of the HTTPS twins: the TLS options of `@aiomisc/core` (`TlsFileOptions`, shared with the TLS servers of `@aiomisc/services` and `@aiomisc/grpc`) and HTTP/2. */
 export interface HTTPSServiceOptions extends HTTPServiceOptions, TlsFileOptions {
   /**
    * Serve HTTP/2 (with HTTP/1.1 for clients that do not offer h2 in ALPN). @default false

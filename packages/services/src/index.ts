@@ -1,7 +1,3 @@
-export { readPem, tlsClientOptions, tlsServerOptions } from './tls-options';
-
-export type { PemSource, TlsFileOptions } from './tls-options';
-
 // network
 export { RobustTCPClient, TCPClient } from './network/tcp-client';
 export { RobustTLSClient, TLSClient } from './network/tls-client';

@@ -1,8 +1,8 @@
 import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 
-import type { TlsFileOptions } from '../tls-options';
-import { tlsClientOptions } from '../tls-options';
+import type { TlsFileOptions } from '@aiomisc/core';
+import { tlsClientOptions } from '@aiomisc/core';
 import { connectSocket } from './connect';
 import type { RobustTCPClientOptions, TCPClientOptions } from './tcp-client';
 import { RobustTCPClient, TCPClient } from './tcp-client';

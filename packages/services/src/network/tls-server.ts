@@ -3,8 +3,8 @@ import { createServer, type TLSSocket } from 'node:tls';
 
 import { MAX_TIMER_DELAY, expectNumber, getLogger } from '@aiomisc/core';
 
-import type { TlsFileOptions } from '../tls-options';
-import { tlsServerOptions } from '../tls-options';
+import type { TlsFileOptions } from '@aiomisc/core';
+import { tlsServerOptions } from '@aiomisc/core';
 import { formatPeer } from './options';
 import type { TCPServerStatistic } from './statistics';
 import { TLSServerStatistic } from './statistics';

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { SecureContextOptions } from 'node:tls';
 
-import { InvalidArgumentError } from '@aiomisc/core';
+import { InvalidArgumentError } from './errors/invalid-argument-error';
 
 /** PEM contents, or a path to a PEM file. */
 export type PemSource = string | Buffer;
 
 /**
- * The TLS options shared by every TLS server and client of the `@aiomisc/*` packages (the seed's
- * `ca`, `cert`, `key`, `verify`). Each of `ca`, `cert`, `key` is PEM contents or a path to a file.
+ * The TLS options shared by every TLS server and client of the `@aiomisc/*` packages (services,
+ * http, grpc: the seed's `ca`, `cert`, `key`, `verify`). Each of `ca`, `cert`, `key` is PEM contents or a path to a file.
  */
 export interface TlsFileOptions {
   /** Certificate chain (PEM or path). Required for servers. */
@@ -57,9 +57,9 @@ export function readPem(option: string, value: PemSource): Buffer {
   return contents;
 }
 
-function expectVerify(value: unknown): boolean | undefined {
+function expectVerify(argument: string, value: unknown): boolean | undefined {
   if (value === undefined || typeof value === 'boolean') return value;
-  throw new InvalidArgumentError('verify', value, 'a boolean');
+  throw new InvalidArgumentError(argument, value, 'a boolean');
 }
 
 /**
@@ -73,23 +73,32 @@ function expectVerify(value: unknown): boolean | undefined {
  * tls.createServer(options, onSocket);
  * ```
  */
-export function tlsServerOptions(options: TlsFileOptions): SecureContextOptions & {
+export function tlsServerOptions(
+  options: TlsFileOptions,
+  prefix = '',
+): SecureContextOptions & {
   requestCert: boolean;
   rejectUnauthorized: boolean;
 } {
-  if (options.cert === undefined)
-    throw new InvalidArgumentError('cert', undefined, 'a certificate (PEM or path)');
-  if (options.key === undefined)
-    throw new InvalidArgumentError('key', undefined, 'a private key (PEM or path)');
-  const verify = expectVerify(options.verify);
-  if (verify === true && options.ca === undefined) {
-    throw new InvalidArgumentError('verify', true, 'a `ca` to verify client certificates against');
+  if (options.cert === undefined) {
+    throw new InvalidArgumentError(`${prefix}cert`, undefined, 'a certificate (PEM or path)');
   }
-  const ca = options.ca === undefined ? undefined : readPem('ca', options.ca);
+  if (options.key === undefined) {
+    throw new InvalidArgumentError(`${prefix}key`, undefined, 'a private key (PEM or path)');
+  }
+  const verify = expectVerify(`${prefix}verify`, options.verify);
+  if (verify === true && options.ca === undefined) {
+    throw new InvalidArgumentError(
+      `${prefix}verify`,
+      true,
+      'a `ca` to verify client certificates against',
+    );
+  }
+  const ca = options.ca === undefined ? undefined : readPem(`${prefix}ca`, options.ca);
   const check = verify ?? ca !== undefined;
   return {
-    cert: readPem('cert', options.cert),
-    key: readPem('key', options.key),
+    cert: readPem(`${prefix}cert`, options.cert),
+    key: readPem(`${prefix}key`, options.key),
     ...(ca === undefined ? {} : { ca }),
     requestCert: check,
     rejectUnauthorized: check,
@@ -104,7 +113,7 @@ export function tlsServerOptions(options: TlsFileOptions): SecureContextOptions 
 export function tlsClientOptions(options: TlsFileOptions): SecureContextOptions & {
   rejectUnauthorized: boolean;
 } {
-  const verify = expectVerify(options.verify) ?? true;
+  const verify = expectVerify('verify', options.verify) ?? true;
   if ((options.cert === undefined) !== (options.key === undefined)) {
     const missing = options.cert === undefined ? 'cert' : 'key';
     throw new InvalidArgumentError(

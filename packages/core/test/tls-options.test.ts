@@ -1,8 +1,7 @@
-import { InvalidArgumentError } from '@aiomisc/core';
 import { makeCertificates, type Certificates } from '@aiomisc/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { tlsClientOptions, tlsServerOptions } from '../src/index';
+import { InvalidArgumentError, tlsClientOptions, tlsServerOptions } from '../src/index';
 
 let certs: Certificates;
 beforeAll(() => {
