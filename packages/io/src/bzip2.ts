@@ -83,11 +83,28 @@ interface WorkerReply {
   error?: string;
 }
 
-/** The shared worker: started on first use, referenced only while blocks are in flight. */
+/**
+ * The shared worker: started when a bzip2 file is opened for writing, stopped when the last one
+ * is closed (so nothing is left running), referenced only while blocks are in flight.
+ */
 class Bzip2Worker {
   private worker: Worker | undefined;
   private readonly jobs = new Map<number, Job>();
   private nextId = 0;
+  private users = 0;
+
+  acquire(): void {
+    this.users++;
+  }
+
+  /** Stops the worker when nobody else uses it; resolves once it is gone. */
+  release(): Promise<void> {
+    this.users--;
+    const worker = this.worker;
+    if (this.users > 0 || !worker) return Promise.resolve();
+    this.worker = undefined;
+    return worker.terminate().then(() => undefined);
+  }
 
   compress(input: Uint8Array, level: number): Promise<Buffer> {
     const worker = this.start();
@@ -155,6 +172,22 @@ export class Bzip2Compressor extends Transform {
   ) {
     super({ highWaterMark });
     this.blockSize = level * 100_000;
+    sharedWorker.acquire();
+  }
+
+  private released = false;
+
+  private release(): Promise<void> {
+    if (this.released) return Promise.resolve();
+    this.released = true;
+    return sharedWorker.release();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.release().then(
+      () => callback(error),
+      () => callback(error),
+    );
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -164,7 +197,10 @@ export class Bzip2Compressor extends Transform {
   override _flush(callback: TransformCallback): void {
     const last = this.length > 0 || !this.wroteBlock ? this.submit() : Promise.resolve();
     // An empty file is still one (empty) bzip2 stream, as `bzip2 < /dev/null` writes.
-    last.then(() => this.pushFinished(0)).then(() => callback(), callback);
+    last
+      .then(() => this.pushFinished(0))
+      .then(() => this.release())
+      .then(() => callback(), callback);
   }
 
   private async gather(chunk: Buffer): Promise<void> {
