@@ -3,6 +3,7 @@ export { strftime } from './date-format';
 export { LogLevel } from './levels';
 export { LogFormat } from './log-format';
 export { LOGGING_EXTENSION, registerLogging } from './register-logging';
+export { transportEntryPoints } from './transport-sink';
 export { BufferedHandlerStatistic, wrapLoggingHandler } from './wrap-logging-handler';
 
 export type { AiomiscLogger, BasicConfigOptions, LogHandler } from './basic-config';

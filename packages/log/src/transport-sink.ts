@@ -2,7 +2,7 @@
 // bundling), how flush() and the exit wait for it, and how its failures are reported.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidStateError } from '@aiomisc/core';
 import pino from 'pino';
@@ -37,6 +37,19 @@ const registry: Registry = ((globalThis as unknown as Record<symbol, Registry | 
 
 const TRANSPORT_KEY = '@aiomisc/log/transport';
 
+/** The output names of the worker files next to a bundle (see {@link transportEntryPoints}). */
+const BUNDLED_NAMES = {
+  transport: 'aiomisc-log-transport',
+  threadStream: 'thread-stream-worker',
+} as const;
+
+/** Environment variable naming the folder that holds the bundled worker files. */
+const WORKER_DIR_VARIABLE = 'AIOMISC_LOG_WORKER_DIR';
+
+const here = import.meta.url;
+// The running build's extension (.js, .cjs, or a bundle's own such as .mjs).
+const extension = here.endsWith('.ts') ? '.js' : extname(fileURLToPath(here)) || '.js';
+
 function bundlerOverrides(): Record<string, string | undefined> | undefined {
   const overrides = (globalThis as { __bundlerPathsOverrides?: unknown }).__bundlerPathsOverrides;
   return typeof overrides === 'object' && overrides !== null
@@ -45,15 +58,69 @@ function bundlerOverrides(): Record<string, string | undefined> | undefined {
 }
 
 /**
+ * Entry points to add to a bundle of an app that uses buffered logging, as `{ outputName:
+ * sourceFile }` (the object form of esbuild's `entryPoints`; webpack's `entry` and rollup's
+ * `input` take the same): this package's transport worker and pino's thread-stream worker. The
+ * bundler must write them into the folder where the bundled `@aiomisc/log` code lands (the
+ * output folder, with esbuild), under these names; the package then finds both by itself. Call
+ * it in the build script, not in the app.
+ *
+ * @example
+ * ```ts
+ * import { build } from 'esbuild';
+ * import { transportEntryPoints } from '@aiomisc/log';
+ *
+ * await build({
+ *   entryPoints: { app: 'src/app.ts', ...transportEntryPoints() },
+ *   bundle: true, platform: 'node', format: 'cjs', outdir: 'out',
+ * });
+ * ```
+ */
+export function transportEntryPoints(): Record<string, string> {
+  const require = createRequire(here);
+  const ownDist = here.endsWith('.ts')
+    ? fileURLToPath(new URL('../dist/', here))
+    : dirname(fileURLToPath(here));
+  return {
+    [BUNDLED_NAMES.transport]: join(ownDist, 'transport.js'),
+    [BUNDLED_NAMES.threadStream]: createRequire(require.resolve('pino')).resolve(
+      'thread-stream/lib/worker.js',
+    ),
+  };
+}
+
+/**
+ * Next to a bundle (or in `AIOMISC_LOG_WORKER_DIR`): the transport worker under its bundled
+ * name. Found there, pino's thread-stream worker beside it becomes thread-stream's override
+ * (unless one is set), so such a bundle needs no paths of its own.
+ */
+function bundledTransport(tried: string[]): string | undefined {
+  const directory = process.env[WORKER_DIR_VARIABLE] || dirname(fileURLToPath(here));
+  const file = join(directory, `${BUNDLED_NAMES.transport}${extension}`);
+  tried.push(file);
+  if (!existsSync(file)) return undefined;
+  const threadStream = join(directory, `${BUNDLED_NAMES.threadStream}${extension}`);
+  const overrides = ((
+    globalThis as { __bundlerPathsOverrides?: Record<string, string | undefined> }
+  ).__bundlerPathsOverrides ??= {});
+  if (overrides['thread-stream-worker'] === undefined && existsSync(threadStream)) {
+    overrides['thread-stream-worker'] = threadStream;
+  }
+  return file;
+}
+
+/**
  * The path of the transport worker module: `transportWorker`, else the bundler override
  * `globalThis.__bundlerPathsOverrides['@aiomisc/log/transport']` (pino's convention for bundled
  * apps), else next to this module in `dist` (or `../dist` when this file runs from `src`), else
- * wherever `@aiomisc/log/transport` resolves from here (a bundle deployed with node_modules).
+ * `aiomisc-log-transport` next to a bundle (or in `AIOMISC_LOG_WORKER_DIR`), else wherever
+ * `@aiomisc/log/transport` resolves from here (a bundle deployed with node_modules).
  */
 function transportPath(explicit: string | undefined): string {
   const bundlingHint =
-    `when bundling, emit '${TRANSPORT_KEY}' (its dist/transport.js) as a file of its own and pass its path as ` +
-    `basicConfig({ transportWorker }) or globalThis.__bundlerPathsOverrides['${TRANSPORT_KEY}'] ` +
+    `when bundling, add transportEntryPoints() from @aiomisc/log to the bundle's entry points (or emit '${TRANSPORT_KEY}' ` +
+    `as a file of its own and pass its path as basicConfig({ transportWorker }) or ` +
+    `globalThis.__bundlerPathsOverrides['${TRANSPORT_KEY}']), or set ${WORKER_DIR_VARIABLE} to the folder that holds it ` +
     `(see "Bundling" in the @aiomisc/log README), or keep @aiomisc/log external`;
   if (explicit !== undefined) {
     if (existsSync(explicit)) return explicit;
@@ -68,18 +135,20 @@ function transportPath(explicit: string | undefined): string {
       `the @aiomisc/log transport worker ${override} (globalThis.__bundlerPathsOverrides['${TRANSPORT_KEY}']) was not found; ${bundlingHint}`,
     );
   }
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'transport.js'), join(here, '..', 'dist', 'transport.js')];
-  for (const candidate of candidates) {
+  const directory = dirname(fileURLToPath(here));
+  const tried = [join(directory, 'transport.js'), join(directory, '..', 'dist', 'transport.js')];
+  for (const candidate of tried) {
     if (existsSync(candidate)) return candidate;
   }
+  const bundled = bundledTransport(tried);
+  if (bundled !== undefined) return bundled;
   try {
-    return createRequire(import.meta.url).resolve(TRANSPORT_KEY);
+    return createRequire(here).resolve(TRANSPORT_KEY);
   } catch {
     // not installed next to this code either
   }
   throw new InvalidStateError(
-    `the @aiomisc/log transport worker ${candidates[0]} was not found; ${bundlingHint}`,
+    `the @aiomisc/log transport worker was not found (looked for ${tried.join(', ')}); ${bundlingHint}`,
   );
 }
 

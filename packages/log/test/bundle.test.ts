@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { transportEntryPoints } from '../src/index';
 import { temporaryDirectory } from './helpers';
 
 const packageDir = join(import.meta.dirname, '..');
@@ -24,8 +25,11 @@ const log = getLogger('bundled');
 for (let i = 0; i < ${count}; i++) log.info({ i }, 'record');
 `;
 
-/** The banner of the README recipe: what an ESM bundle of pino needs, plus the worker paths. */
-function banner(withOverrides: boolean): string {
+/**
+ * The banner an ESM bundle of pino needs (require, __filename, __dirname), plus the given
+ * `__bundlerPathsOverrides` (key → file in the output folder).
+ */
+function banner(overrides: Record<string, string> | null): string {
   return [
     "import { createRequire as __bundleCreateRequire } from 'node:module';",
     "import { dirname as __bundleDirname, join as __bundleJoin } from 'node:path';",
@@ -33,37 +37,38 @@ function banner(withOverrides: boolean): string {
     'const require = __bundleCreateRequire(import.meta.url);',
     'const __filename = __bundleFileURLToPath(import.meta.url);',
     'const __dirname = __bundleDirname(__filename);',
-    withOverrides
+    overrides
       ? [
           'globalThis.__bundlerPathsOverrides = {',
           '  ...globalThis.__bundlerPathsOverrides,',
-          "  'thread-stream-worker': __bundleJoin(__dirname, 'thread-stream-worker.mjs'),",
-          "  '@aiomisc/log/transport': __bundleJoin(__dirname, 'aiomisc-log-transport.mjs'),",
+          ...Object.entries(overrides).map(
+            ([key, file]) => `  '${key}': __bundleJoin(__dirname, '${file}'),`,
+          ),
           '};',
         ].join('\n')
       : '',
   ].join('\n');
 }
 
-async function bundle(withOverrides: boolean): Promise<string> {
+const threadStreamWorker = (): string =>
+  createRequire(require.resolve('pino')).resolve('thread-stream/lib/worker.js');
+
+async function bundle(
+  entries: Record<string, string>,
+  overrides: Record<string, string> | null,
+): Promise<string> {
   const source = temporaryDirectory();
   const out = temporaryDirectory();
   writeFileSync(join(source, 'app.ts'), app);
   await build({
-    entryPoints: {
-      app: join(source, 'app.ts'),
-      'thread-stream-worker': createRequire(require.resolve('pino')).resolve(
-        'thread-stream/lib/worker.js',
-      ),
-      'aiomisc-log-transport': join(packageDir, 'dist', 'transport.js'),
-    },
+    entryPoints: { app: join(source, 'app.ts'), ...entries },
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'esm',
     outdir: out,
     outExtension: { '.js': '.mjs' },
-    banner: { js: banner(withOverrides) },
+    banner: { js: banner(overrides) },
     // the app resolves @aiomisc/log (and its dependencies) from this package
     nodePaths: [join(packageDir, 'node_modules'), dirname(packageDir)],
     alias: { '@aiomisc/log': join(packageDir, 'dist', 'index.js') },
@@ -72,34 +77,34 @@ async function bundle(withOverrides: boolean): Promise<string> {
   return out;
 }
 
-/** The same app as a CommonJS bundle: no banner for require/__dirname, only the worker paths. */
+function runBundled(
+  out: string,
+  main: string,
+): { status: number | null; stderr: string; lines: string[] } {
+  const logFile = join(out, 'app.log');
+  const result = spawnSync(process.execPath, [join(out, main), logFile], {
+    cwd: out,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const lines = existsSync(logFile) ? readFileSync(logFile, 'utf8').trimEnd().split('\n') : [];
+  return { status: result.status, stderr: result.stderr, lines };
+}
+
+/** The same app as a CommonJS bundle: no banner at all, the workers next to it by their names. */
 async function bundleCommonJs(): Promise<string> {
   const source = temporaryDirectory();
   const out = temporaryDirectory();
   writeFileSync(join(source, 'app.ts'), app);
   await build({
-    entryPoints: {
-      app: join(source, 'app.ts'),
-      'thread-stream-worker': createRequire(require.resolve('pino')).resolve(
-        'thread-stream/lib/worker.js',
-      ),
-      'aiomisc-log-transport': join(packageDir, 'dist', 'transport.cjs'),
-    },
+    entryPoints: { app: join(source, 'app.ts'), ...transportEntryPoints() },
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
     outdir: out,
     outExtension: { '.js': '.cjs' },
-    banner: {
-      js: [
-        'globalThis.__bundlerPathsOverrides = {',
-        '  ...globalThis.__bundlerPathsOverrides,',
-        "  'thread-stream-worker': require('node:path').join(__dirname, 'thread-stream-worker.cjs'),",
-        "  '@aiomisc/log/transport': require('node:path').join(__dirname, 'aiomisc-log-transport.cjs'),",
-        '};',
-      ].join('\n'),
-    },
     nodePaths: [join(packageDir, 'node_modules'), dirname(packageDir)],
     alias: { '@aiomisc/log': join(packageDir, 'dist', 'index.cjs') },
     logLevel: 'silent',
@@ -108,48 +113,45 @@ async function bundleCommonJs(): Promise<string> {
 }
 
 describe('an app bundled with esbuild', () => {
-  it('as CommonJS, runs from a directory without node_modules and writes every buffered record', async () => {
-    const out = await bundleCommonJs();
-    const logFile = join(out, 'app.log');
-    const result = spawnSync(process.execPath, [join(out, 'app.cjs'), logFile], {
-      cwd: out,
-      env,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-    expect(readFileSync(logFile, 'utf8').trimEnd().split('\n')).toHaveLength(count);
+  it('as CommonJS with transportEntryPoints() and no banner, writes every buffered record', async () => {
+    const run = runBundled(await bundleCommonJs(), 'app.cjs');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.lines).toHaveLength(count);
   }, 120_000);
 
-  it('runs from a directory without node_modules and writes every buffered record', async () => {
-    const out = await bundle(true);
+  it('with transportEntryPoints(), finds both workers next to the bundle by itself', async () => {
+    const out = await bundle(transportEntryPoints(), null);
     expect(existsSync(join(out, 'node_modules'))).toBe(false);
-    const logFile = join(out, 'app.log');
-    const result = spawnSync(process.execPath, [join(out, 'app.mjs'), logFile], {
-      cwd: out,
-      env,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
-    const lines = readFileSync(logFile, 'utf8').trimEnd().split('\n');
-    expect(lines).toHaveLength(count);
-    expect(new Set(lines.map((line) => (JSON.parse(line) as { i: number }).i)).size).toBe(count);
+    const run = runBundled(out, 'app.mjs');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.lines).toHaveLength(count);
+    expect(new Set(run.lines.map((line) => (JSON.parse(line) as { i: number }).i)).size).toBe(
+      count,
+    );
   }, 120_000);
 
-  it('without the worker paths, fails with an error that says what to do', async () => {
-    const out = await bundle(false);
-    const result = spawnSync(process.execPath, [join(out, 'app.mjs'), join(out, 'app.log')], {
-      cwd: out,
-      env,
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('the @aiomisc/log transport worker');
-    expect(result.stderr).toContain("was not found; when bundling, emit '@aiomisc/log/transport'");
-    expect(result.stderr).toContain('"Bundling" in the @aiomisc/log README');
+  it('with the worker files elsewhere, finds them through __bundlerPathsOverrides', async () => {
+    const out = await bundle(
+      {
+        'workers/ts': threadStreamWorker(),
+        'workers/log': join(packageDir, 'dist', 'transport.js'),
+      },
+      { 'thread-stream-worker': 'workers/ts.mjs', '@aiomisc/log/transport': 'workers/log.mjs' },
+    );
+    const run = runBundled(out, 'app.mjs');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.lines).toHaveLength(count);
+  }, 120_000);
+
+  it('without the worker files, fails with an error that says what to do', async () => {
+    const out = await bundle({}, null);
+    const run = runBundled(out, 'app.mjs');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('the @aiomisc/log transport worker was not found (looked for ');
+    expect(run.stderr).toContain('when bundling, add transportEntryPoints() from @aiomisc/log');
+    expect(run.stderr).toContain('"Bundling" in the @aiomisc/log README');
   }, 120_000);
 });
