@@ -81,7 +81,7 @@ export function appendable(compression: Compression): boolean {
 
 interface Liblzma {
   createXz(options: { preset: number }, streamOptions: { highWaterMark: number }): Duplex;
-  createUnxz(options: undefined, streamOptions: { highWaterMark: number }): Duplex;
+  createUnxz(options: { chunkSize: number }, streamOptions: { highWaterMark: number }): Duplex;
 }
 
 let liblzma: Promise<Liblzma> | undefined;
@@ -191,7 +191,9 @@ export async function createDecompressor(
       return createBzip2Stream('decompress', 0, CHUNK_SIZE);
     case 'lzma':
       // Concatenated .xz streams (as `a` mode writes them) are read as one, like `xz -d` does.
-      return detectTruncation((await xz()).createUnxz(undefined, { highWaterMark: CHUNK_SIZE }));
+      return detectTruncation(
+        (await xz()).createUnxz({ chunkSize: 4 * CHUNK_SIZE }, { highWaterMark: CHUNK_SIZE }),
+      );
   }
 }
 
