@@ -15,6 +15,7 @@ import { readDataFile } from './data-file.js';
 import { stretchHash } from './hash.js';
 import type { StatusBoard } from './status-board.js';
 import type { UpstreamClient } from './upstream.js';
+import { waitFor } from './wait-for.js';
 import { countPrimesTask } from './worker-pool-service.js';
 
 const log = getLogger('sample.api');
@@ -41,6 +42,8 @@ const quiet = new Set(['/status.json', '/livez', '/readyz']);
 export class ApiService extends FastifyService {
   #records = 0;
   #html = '';
+  #config: AppConfig | undefined;
+  #pool: WorkerPool | undefined;
   readonly #deps: ApiDependencies;
 
   constructor(options: FastifyServiceOptions, deps: ApiDependencies) {
@@ -48,11 +51,10 @@ export class ApiService extends FastifyService {
     this.#deps = deps;
   }
 
-  async createApplication(options: FastifyApplicationOptions) {
-    const config = await this.context.get<AppConfig>('config');
-    const pool = await this.context.get<WorkerPool>('worker-pool');
+  createApplication(options: FastifyApplicationOptions) {
+    const config = this.#config!;
+    const pool = this.#pool!;
     const { board, upstream, dataFile } = this.#deps;
-    this.#html = await readFile(statusPage, 'utf8');
     const app = fastify(options);
 
     app.addHook('onResponse', async (request, reply) => {
@@ -108,6 +110,12 @@ export class ApiService extends FastifyService {
   }
 
   override async start() {
+    // What the routes need comes from other services through the context; a stop that comes
+    // meanwhile ends the wait, and then nothing is bound.
+    this.#config = await waitFor<AppConfig>(this, 'config');
+    this.#pool = await waitFor<WorkerPool>(this, 'worker-pool');
+    this.#html = await readFile(statusPage, 'utf8');
+    this.signal.throwIfAborted();
     await super.start();
     log.info(`http listening on http://${this.options.address}:${this.address().port}`);
   }

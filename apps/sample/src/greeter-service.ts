@@ -4,6 +4,7 @@ import { GRPCService, loadProtos, type GRPCServiceOptions } from '@aiomisc/grpc'
 
 import type { AppConfig } from './config-service.js';
 import type { Describable } from './status-board.js';
+import { waitFor } from './wait-for.js';
 
 const log = getLogger('sample.grpc');
 
@@ -44,7 +45,9 @@ export class GreeterService extends GRPCService implements Describable {
   }
 
   override async start() {
-    this.#greeting = (await this.context.get<AppConfig>('config')).greeting;
+    this.#greeting = (await waitFor<AppConfig>(this, 'config')).greeting;
+    // A stop that came while this start waited found nothing to stop: bind nothing then.
+    this.signal.throwIfAborted();
     await super.start();
     const [bound] = this.ports;
     const host = this.#listen.listen.slice(0, this.#listen.listen.lastIndexOf(':'));

@@ -27,7 +27,9 @@ export class WorkerPoolService extends Service<{ size: number }> implements Desc
   }
 
   async start() {
-    this.#pool = await new WorkerPool(this.options.size, { statisticName: 'sample' }).start();
+    // Kept before it is started, so that a stop during the start closes it.
+    this.#pool = new WorkerPool(this.options.size, { statisticName: 'sample' });
+    await this.#pool.start();
     this.context.set('worker-pool', this.#pool);
     log.info(`worker pool of ${this.options.size} processes: ${this.#pool.pids.join(', ')}`);
   }

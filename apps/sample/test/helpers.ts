@@ -13,15 +13,8 @@ export interface LogRecord {
   [field: string]: unknown;
 }
 
-/** A running sample process and what it wrote. */
-export interface Sample {
-  child: ChildProcess;
-  /** Every line the sample logged (to stderr, as Python's logging does), as written. */
-  lines: string[];
-  /** What it wrote to stdout. */
-  stdout: () => string;
-  /** Resolves with the exit code (or the signal name) once the process exited. */
-  exited: Promise<number | string>;
+/** A started sample process, with the addresses it logged. */
+export interface Sample extends SpawnedSample {
   http: string;
   grpc: string;
   tcp: { host: string; port: number };
@@ -35,14 +28,27 @@ export function killSamples(): void {
   running.clear();
 }
 
+/** A sample process as spawned, before it started. */
+export interface SpawnedSample {
+  child: ChildProcess;
+  /** Every line the sample logged (to stderr, as Python's logging does), as written. */
+  lines: string[];
+  /** What it wrote to stdout. */
+  stdout: () => string;
+  /** Resolves with the exit code (or the signal name) once it exited and its pipes closed. */
+  exited: Promise<number | string>;
+  /** Resolves once it logged "sample started"; rejects when it exited before. */
+  started: Promise<void>;
+}
+
 /**
- * Starts the BUILT sample (`node dist/main.js`) with every port 0, JSON logs, and `args`; resolves
- * once it logged "sample started", with the addresses it logged.
+ * Spawns the BUILT sample (`node dist/main.js`) with every port 0 (unless `args` say otherwise),
+ * JSON logs, and `args`.
  */
-export async function startSample(
+export function spawnSample(
   args: readonly string[] = [],
   env: NodeJS.ProcessEnv = {},
-): Promise<Sample> {
+): SpawnedSample {
   if (!existsSync(main)) {
     throw new Error(
       `${main} is missing: build the sample first (pnpm --filter @example/sample build)`,
@@ -61,8 +67,12 @@ export async function startSample(
   const lines: string[] = [];
   let partial = '';
   let stdout = '';
+  // 'close', not 'exit': the log lines still in the pipe are read by then.
   const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal ?? -1);
+    }),
   );
   const started = new Promise<void>((resolve, reject) => {
     child.stderr.setEncoding('utf8');
@@ -75,6 +85,10 @@ export async function startSample(
         if (line.includes('"sample started')) resolve();
       }
     });
+    child.stderr.on('end', () => {
+      if (partial) lines.push(partial);
+      partial = '';
+    });
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => (stdout += chunk));
     void exited.then((code) =>
@@ -83,28 +97,27 @@ export async function startSample(
       ),
     );
   });
-  child.stderr.on('end', () => {
-    if (partial) lines.push(partial);
-  });
-  await started;
-  const text = lines.join('\n');
+  started.catch(() => undefined); // a caller that never awaits it gets no unhandled rejection
+  return { child, lines, stdout: () => stdout, exited, started };
+}
+
+/** Spawns the sample and resolves once it started, with the addresses it logged. */
+export async function startSample(
+  args: readonly string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<Sample> {
+  const spawned = spawnSample(args, env);
+  await spawned.started;
+  const text = spawned.lines.join('\n');
   const http = /http listening on (http:\/\/[\d.]+:\d+)/.exec(text)?.[1];
   const grpc = /grpc listening on ([\d.]+:\d+)/.exec(text)?.[1];
   const tcp = /tcp echo listening on ([\d.]+):(\d+)/.exec(text);
   if (!http || !grpc || !tcp) throw new Error(`addresses missing from the start log:\n${text}`);
-  return {
-    child,
-    lines,
-    stdout: () => stdout,
-    exited: exited.finally(() => running.delete(child)),
-    http,
-    grpc,
-    tcp: { host: tcp[1]!, port: Number(tcp[2]) },
-  };
+  return { ...spawned, http, grpc, tcp: { host: tcp[1]!, port: Number(tcp[2]) } };
 }
 
 /** Parses every logged line as a JSON record (throws on a line that is not one). */
-export function records(sample: Sample): LogRecord[] {
+export function records(sample: { lines: string[] }): LogRecord[] {
   return sample.lines
     .filter((line) => line.trim() !== '')
     .map((line) => {

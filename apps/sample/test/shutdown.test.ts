@@ -5,7 +5,8 @@
 // whose response started. Every accepted one must succeed. Requests sent after the signal may be
 // refused (connection refused or reset before any response, UNAVAILABLE, the echo connection
 // ended) once the drain delay is over: that is the server going away, not a failure.
-import { Agent } from 'node:http';
+import { Agent, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import {
   descendants,
   killSamples,
   records,
+  spawnSample,
   startSample,
   waitFor,
   type LogRecord,
@@ -230,5 +232,46 @@ describe('the sample under load', () => {
       what: `the sample's children ${children.join(', ')} to be gone`,
       timeoutMs: 5000,
     });
+  }, 30_000);
+
+  it('stops cleanly when SIGTERM comes during the start: exit 0, nothing left running', async () => {
+    const sample = spawnSample(['--drain-delay', '0.1']);
+    // Some servers are bound, others still starting (the API waits for the worker pool).
+    await waitFor(() => sample.lines.some((line) => line.includes('upstream listening on')), {
+      what: 'the first server to listen',
+    });
+    const children = descendants(sample.child.pid!);
+    sample.child.kill('SIGTERM');
+    expect(await sample.exited).toBe(0);
+    const logs = records(sample);
+    expect(logs.filter((r) => r.level >= 50)).toEqual([]);
+    expect(logs.some((r) => r.msg.startsWith('Stopped '))).toBe(true);
+    await waitFor(() => children.every((child) => !alive(child)), {
+      what: `the sample's children ${children.join(', ')} to be gone`,
+      timeoutMs: 5000,
+    });
+  }, 30_000);
+
+  it('fails to start on a port in use: exit 1, the error logged, what did start stopped again', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const sample = spawnSample(['--tcp-port', String(port), '--drain-delay', '0']);
+      const seen = new Set<number>();
+      const watch = setInterval(() => {
+        for (const child of descendants(sample.child.pid!)) seen.add(child);
+      }, 20);
+      const code = await sample.exited;
+      clearInterval(watch);
+      expect(code).toBe(1);
+      const logs = records(sample);
+      const failure = logs.find((r) => r.msg.startsWith('sample failed to start'));
+      expect(failure?.msg).toContain(`EADDRINUSE: address already in use 127.0.0.1:${port}`);
+      expect(logs.some((r) => r.msg.startsWith('sample started'))).toBe(false);
+      expect([...seen].filter((child) => alive(child))).toEqual([]);
+    } finally {
+      blocker.close();
+    }
   }, 30_000);
 });
