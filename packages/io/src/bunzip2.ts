@@ -15,6 +15,8 @@ const MAX_GROUPS = 6;
 const MAX_ALPHA = 258;
 const MAX_CODE_LENGTH = 20;
 const GROUP_SIZE = 50;
+/** Codes up to this many bits are decoded with one table lookup; longer ones bit by bit. */
+const TABLE_BITS = 10;
 
 const CRC_TABLE = new Int32Array(256);
 for (let i = 0; i < 256; i++) {
@@ -54,6 +56,11 @@ export class Bzip2Decoder {
   );
   private readonly perms = Array.from({ length: MAX_GROUPS }, () => new Int32Array(MAX_ALPHA));
   private readonly minLengths = new Int32Array(MAX_GROUPS);
+  /** Per group: the next TABLE_BITS bits -> (symbol << 5) | code length, 0 for longer codes. */
+  private readonly tables = Array.from(
+    { length: MAX_GROUPS },
+    () => new Int32Array(1 << TABLE_BITS),
+  );
   private readonly selectors = new Uint8Array(18_002);
   private readonly counts = new Int32Array(256);
   private readonly seqToUnseq = new Uint8Array(256);
@@ -252,7 +259,9 @@ export class Bzip2Decoder {
     let limit = this.limits[0]!;
     let base = this.bases[0]!;
     let perm = this.perms[0]!;
+    let table = this.tables[0]!;
     let minLength = 0;
+    const input = this.input;
     let run = 0;
     let runWeight = 1;
     const max = this.blockSize;
@@ -263,20 +272,35 @@ export class Bzip2Decoder {
         limit = this.limits[group]!;
         base = this.bases[group]!;
         perm = this.perms[group]!;
+        table = this.tables[group]!;
         minLength = this.minLengths[group]!;
         groupLeft = GROUP_SIZE;
       }
       groupLeft--;
-      let length = minLength;
-      let code = this.bits(length);
-      while (length <= MAX_CODE_LENGTH && code > limit[length]!) {
-        length++;
-        code = (code << 1) | this.bit();
+      while (this.bitCount <= 24 && this.bytePosition < input.length) {
+        this.bitBuffer = ((this.bitBuffer << 8) | input[this.bytePosition++]!) >>> 0;
+        this.bitCount += 8;
       }
-      if (length > MAX_CODE_LENGTH) throw corrupt('bad Huffman code (corrupt data)');
-      const index = code - base[length]!;
-      if (index < 0 || index >= alphaSize) throw corrupt('bad Huffman code (corrupt data)');
-      const symbol = perm[index]!;
+      let symbol: number;
+      const entry =
+        this.bitCount >= TABLE_BITS
+          ? table[(this.bitBuffer >>> (this.bitCount - TABLE_BITS)) & ((1 << TABLE_BITS) - 1)]!
+          : 0;
+      if (entry !== 0) {
+        this.bitCount -= entry & 31;
+        symbol = entry >>> 5;
+      } else {
+        let length = minLength;
+        let code = this.bits(length);
+        while (length <= MAX_CODE_LENGTH && code > limit[length]!) {
+          length++;
+          code = (code << 1) | this.bit();
+        }
+        if (length > MAX_CODE_LENGTH) throw corrupt('bad Huffman code (corrupt data)');
+        const index = code - base[length]!;
+        if (index < 0 || index >= alphaSize) throw corrupt('bad Huffman code (corrupt data)');
+        symbol = perm[index]!;
+      }
       if (symbol <= 1) {
         run += (symbol + 1) * runWeight;
         runWeight <<= 1;
@@ -392,6 +416,21 @@ export class Bzip2Decoder {
       base[l] = -0x40000000;
     }
     this.minLengths[group] = minLength;
+    // The lookup table: each code of at most TABLE_BITS bits fills the entries it prefixes.
+    const lookup = this.tables[group]!;
+    lookup.fill(0);
+    let next = 0;
+    for (let l = minLength; l <= maxLength; l++) {
+      for (let symbol = 0; symbol < alphaSize; symbol++) {
+        if (length[symbol] !== l) continue;
+        if (l <= TABLE_BITS) {
+          const shift = TABLE_BITS - l;
+          lookup.fill((symbol << 5) | l, next << shift, (next + 1) << shift);
+        }
+        next++;
+      }
+      next <<= 1;
+    }
   }
 }
 
