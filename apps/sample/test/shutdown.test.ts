@@ -274,4 +274,48 @@ describe('the sample under load', () => {
       blocker.close();
     }
   }, 30_000);
+
+  it('exits 70 at once on a second signal while a stop hangs, naming what is left', async () => {
+    const sample = await startSample([
+      '--hang-on-stop',
+      '--shutdown-timeout',
+      '60',
+      '--drain-delay',
+      '0',
+    ]);
+    sample.child.kill('SIGTERM');
+    await waitFor(() => sample.lines.some((line) => line.includes('stop() will never return')), {
+      what: 'the hanging stop',
+    });
+    // A signal within 500 ms of the first counts as the same one (process runners relay Ctrl+C twice).
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const secondAt = Date.now();
+    sample.child.kill('SIGTERM');
+    expect(await sample.exited).toBe(70);
+    expect(Date.now() - secondAt).toBeLessThan(10_000);
+    const cut = records(sample).find((r) => r.msg.startsWith('Second SIGTERM received'));
+    expect(cut?.msg).toMatch(/exiting with code 70\. Still running: .*HangOnStop/);
+  }, 30_000);
+
+  it('takes durations of 2^31 ms and more (ticks 24.8 days apart) without firing early', async () => {
+    const long = String(2 ** 31 / 1000 + 1); // seconds, just over the 2^31 ms Node clamps to 1 ms
+    const sample = await startSample([
+      '--tick-interval',
+      long,
+      '--shutdown-timeout',
+      long,
+      '--upstream-outage-every',
+      long,
+      '--upstream-outage-for',
+      '1',
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const status = (await (await fetch(`${sample.http}/status.json`)).json()) as {
+      services: { name: string; ticks?: number }[];
+    };
+    const probe = status.services.find((s) => s.name === 'UpstreamProbe');
+    expect(probe?.ticks).toBeLessThanOrEqual(1); // the first run at start, then not for 24.8 days
+    sample.child.kill('SIGTERM');
+    expect(await sample.exited).toBe(0);
+  }, 30_000);
 });
