@@ -140,6 +140,16 @@ describe('the sample under load', () => {
       { what: 'readiness 503', timeoutMs: 5000 },
     );
     expect(readiness.responseStarted).toBe(true);
+    // Still within the drain: liveness stays 200 and the status page says the services stop.
+    const livez = await httpRequest(probeAgent, `${sample.http}/livez`, () => true);
+    expect(livez.ok).toBe(true);
+    const stopping = await httpRequest(probeAgent, `${sample.http}/status.json`, (body) => {
+      const document = JSON.parse(body) as { phase: string; services: { state: string }[] };
+      return (
+        document.phase === 'stopping' && document.services.every((s) => s.state === 'stopping')
+      );
+    });
+    expect(stopping.ok).toBe(true);
 
     const code = await sample.exited;
     state.done = true;
