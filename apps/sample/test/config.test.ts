@@ -2,11 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { InvalidArgumentError } from '@aiomisc/core';
+import { systemCommand } from '@aiomisc/test-kit';
 import { describe, expect, it } from 'vitest';
 
 import { helpText, loadConfig } from '../src/config';
 
 const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const onATty = fileURLToPath(new URL('fixtures/on-a-tty.py', import.meta.url));
 
 function config(argv: string[], env: NodeJS.ProcessEnv = {}) {
   const result = loadConfig(argv, env);
@@ -105,4 +107,42 @@ describe('the built sample', () => {
     );
     expect(bad.stderr).not.toMatch(/listening/);
   });
+
+  it.skipIf(!systemCommand('python3', { install: 'apt-get install python3' }))(
+    'logs in a human-readable, coloured format on a terminal, and prints where each server listens',
+    () => {
+      const env = { ...process.env };
+      delete env.AIOMISC_LOG_FORMAT;
+      const run = spawnSync(
+        'python3',
+        [
+          onATty,
+          'sample started',
+          '30',
+          process.execPath,
+          main,
+          '--http-port',
+          '0',
+          '--grpc-port',
+          '0',
+          '--tcp-port',
+          '0',
+        ],
+        { encoding: 'utf8', env, timeout: 45_000 },
+      );
+      expect(run.status).toBe(0);
+      // eslint-disable-next-line no-control-regex
+      const plain = run.stdout.replace(/\u001b\[[0-9;]*m/g, '');
+      expect(run.stdout).toContain('\u001b[32mINFO\u001b[0m'); // green level names
+      expect(plain).not.toMatch(/^\{"level"/m);
+      expect(plain).toMatch(
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO:sample\.api: http listening on http:\/\/127\.0\.0\.1:\d+/m,
+      );
+      expect(plain).toMatch(/INFO:sample\.grpc: grpc listening on 127\.0\.0\.1:\d+/);
+      expect(plain).toMatch(/INFO:sample\.echo: tcp echo listening on 127\.0\.0\.1:\d+/);
+      expect(plain).toMatch(/INFO:sample: status page on http:\/\/127\.0\.0\.1:\d+\//);
+      expect(plain).toMatch(/Stopped 8 services/);
+    },
+    60_000,
+  );
 });
