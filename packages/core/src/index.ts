@@ -19,6 +19,7 @@ export { getExtensions, registerExtension } from './extension';
 export { LOG_FORMATS, LOG_LEVELS } from './log-names';
 export { MAX_TIMER_DELAY, setLongTimeout } from './long-timeout';
 export { configureConsoleLogger, getLogger, getLoggerFactory, setLoggerFactory } from './logger';
+export { exitWithParent } from './parent-watchdog';
 export { PeriodicCallback } from './periodic-callback';
 export { loadPlugins } from './plugins';
 export { RecurringCallback, RecurringCallbackStatistic } from './recurring-callback';

@@ -1,6 +1,6 @@
 import { serializeError } from './serialize-error';
 import { runTask, workerState } from './task-runner';
-import { Worker } from 'node:worker_threads';
+import { exitWithParent } from '@aiomisc/core';
 import { PROCESS_WORKER_MARKER, type WireTask } from './wire';
 
 // The child-process entry of WorkerPool and ProcessPoolExecutor. Tasks run strictly one after
@@ -94,46 +94,6 @@ function onMessage(message: ParentMessage): void {
   }
 }
 
-/**
- * Watches the parent from a thread of its own, so that a task that keeps the main thread busy
- * (a CPU-bound loop never lets the 'disconnect' event run) cannot keep this process alive once
- * the parent is gone, however it died (SIGKILL included): every 250 ms the thread reads this
- * process's parent pid (Linux: /proc/self/stat; elsewhere: whether the parent still exists) and,
- * when the parent changed, SIGKILLs this process. The thread is unref'd: it never keeps the
- * process alive by itself.
- */
-const WATCHDOG = `
-const { workerData } = require('node:worker_threads');
-const { readFileSync } = require('node:fs');
-const parent = workerData;
-function parentGone() {
-  if (process.platform === 'linux') {
-    try {
-      const stat = readFileSync('/proc/self/stat', 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parent;
-    } catch {}
-  }
-  try { process.kill(parent, 0); return false; } catch (error) { return error.code === 'ESRCH'; }
-}
-setInterval(() => { if (parentGone()) process.kill(process.pid, 'SIGKILL'); }, 250);
-`;
-
-function watchParent(parent: number): void {
-  const watchdog = new Worker(WATCHDOG, {
-    eval: true,
-    workerData: parent,
-    // Nothing of the parent's flags is needed to read a file; keeps the thread small.
-    execArgv: [],
-    env: {},
-    stdout: false,
-    stderr: false,
-    resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
-  });
-  watchdog.unref();
-  // A watchdog that cannot run is no reason to refuse tasks; the IPC 'disconnect' still holds.
-  watchdog.on('error', () => undefined);
-}
-
 const markerAt = process.argv.indexOf(PROCESS_WORKER_MARKER);
 if (markerAt === -1 || typeof process.send !== 'function') {
   process.stderr.write(
@@ -146,6 +106,7 @@ if (markerAt === -1 || typeof process.send !== 'function') {
   // The parent closed the pool or died: leave.
   process.on('disconnect', () => process.exit(0));
   const parent = Number(process.argv[markerAt + 1]);
-  if (Number.isInteger(parent) && parent > 0) watchParent(parent);
+  // However the parent dies (SIGKILL included), even while a task blocks the main thread.
+  exitWithParent(parent);
   send(['ready']);
 }

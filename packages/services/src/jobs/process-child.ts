@@ -5,25 +5,9 @@
  * parent closes the channel, and, through a watchdog thread, when the parent dies even by
  * SIGKILL while `inProcess()` blocks the main thread.
  */
-import { Worker } from 'node:worker_threads';
+import { exitWithParent } from '@aiomisc/core';
 import { pathToFileURL } from 'node:url';
 import { CHILD_MARKER, markChild, type ChildMessage, type ParentMessage } from './process-protocol';
-
-const WATCHDOG = `
-const { workerData } = require('node:worker_threads');
-const { readFileSync } = require('node:fs');
-const parent = workerData;
-function parentGone() {
-  if (process.platform === 'linux') {
-    try {
-      const stat = readFileSync('/proc/self/stat', 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== parent;
-    } catch {}
-  }
-  try { process.kill(parent, 0); return false; } catch (error) { return error.code === 'ESRCH'; }
-}
-setInterval(() => { if (parentGone()) process.kill(process.pid, 'SIGKILL'); }, 200);
-`;
 
 function send(message: ChildMessage): void {
   process.send?.(message);
@@ -80,18 +64,6 @@ if (markerAt === -1 || typeof process.send !== 'function') {
     process.exit(process.exitCode ?? 0);
   });
   const parent = Number(process.argv[markerAt + 1]);
-  if (Number.isInteger(parent) && parent > 0) {
-    const watchdog = new Worker(WATCHDOG, {
-      eval: true,
-      workerData: parent,
-      execArgv: [],
-      env: {},
-      stdout: false,
-      stderr: false,
-      resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 1 },
-    });
-    watchdog.unref();
-    watchdog.on('error', () => undefined);
-  }
+  exitWithParent(parent, { interval: 200 });
   process.once('message', (message: ParentMessage) => void run(message));
 }
