@@ -1,5 +1,5 @@
 import { openSync, closeSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { basicConfig, getLogger } from '../src/index';
@@ -136,9 +136,11 @@ describe('write errors never take the process down', () => {
   it('flush() stops waiting for a destination that takes no data for drainTimeout, and says so', async () => {
     let lines = 0;
     let pipe: Readable | undefined;
+    let stdin: Writable | undefined;
     const result = await runFixture(fixture, ['flush-stalled'], {
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       onSpawn: (child) => {
+        stdin = child.stdin!;
         pipe = child.stdio[3] as Readable;
         pipe.on('data', (chunk: Buffer) => {
           for (let index = chunk.indexOf(10); index !== -1; index = chunk.indexOf(10, index + 1))
@@ -147,7 +149,10 @@ describe('write errors never take the process down', () => {
         pipe.pause();
       },
       onStdout: (stdout) => {
-        if (stdout.includes('flushed\n')) pipe?.resume();
+        if (stdout.includes('flushed\n') && pipe?.isPaused()) {
+          pipe.resume();
+          stdin?.end('read again\n');
+        }
       },
     });
     expect(result.stdout).toBe('flushed\n');
