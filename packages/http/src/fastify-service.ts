@@ -109,8 +109,38 @@ export abstract class FastifyService<
         'createApplication() must pass its options argument to fastify(): this instance made its own server, which the service does not serve',
       );
     }
+    this.#applyServerConfig(application, server);
     await application.ready();
     return handler;
+  }
+
+  /**
+   * fastify sets its server-level options (`keepAliveTimeout` 72 s, `requestTimeout` 0,
+   * `connectionTimeout`, `maxRequestsPerSocket`) on the server it makes; with a `serverFactory`
+   * it does not, so the service sets them on its own server, as raw fastify would have them,
+   * unless the service's `server` options name them.
+   */
+  #applyServerConfig(application: AnyFastifyInstance, server: NodeServer): void {
+    if (!('requestTimeout' in server)) return; // HTTP/2: sessions have their own timeouts
+    type Timeouts = {
+      keepAliveTimeout?: number;
+      requestTimeout?: number;
+      connectionTimeout?: number;
+      maxRequestsPerSocket?: number | null;
+    };
+    // fastify's types list only some of these, but its initialConfig holds them all.
+    const config = application.initialConfig as Timeouts;
+    const own = (this.options.server ?? {}) as Timeouts;
+    if (own.keepAliveTimeout === undefined && config.keepAliveTimeout !== undefined) {
+      server.keepAliveTimeout = config.keepAliveTimeout;
+    }
+    if (own.requestTimeout === undefined && config.requestTimeout !== undefined) {
+      server.requestTimeout = config.requestTimeout;
+    }
+    if (own.maxRequestsPerSocket === undefined && config.maxRequestsPerSocket) {
+      server.maxRequestsPerSocket = config.maxRequestsPerSocket;
+    }
+    if (config.connectionTimeout) server.setTimeout(config.connectionTimeout);
   }
 
   /** Runs fastify's `close()` (its `onClose` hooks) once the server has drained. @internal */

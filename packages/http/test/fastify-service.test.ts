@@ -102,6 +102,26 @@ describe('FastifyService', () => {
     expect(service.application?.server).toBe(service.server);
   });
 
+  it("gives its server fastify's server-level options, unless its own server options set them", async () => {
+    const defaults = new Api();
+    await defaults.start();
+    started.push(defaults);
+    // fastify's defaults: keep-alive 72 s, no request timeout (Node's own: 5 s and 300 s)
+    expect(defaults.server).toMatchObject({ keepAliveTimeout: 72_000, requestTimeout: 0 });
+
+    const tuned = new Api({
+      fastify: { keepAliveTimeout: 10_000, connectionTimeout: 30_000 },
+      server: { requestTimeout: 20_000 },
+    });
+    await tuned.start();
+    started.push(tuned);
+    expect(tuned.server).toMatchObject({
+      keepAliveTimeout: 10_000,
+      requestTimeout: 20_000,
+      timeout: 30_000,
+    });
+  });
+
   it('runs fastify onClose hooks after the requests in flight finished', async () => {
     closed.length = 0;
     const service = new Api();
