@@ -19,6 +19,15 @@ export class InspectorSession {
   disconnect(): void {
     this.#session.disconnect();
   }
+
+  /** Posts `methods` in order (stopping what the session sampled), then disconnects, whatever fails. */
+  async end(...methods: string[]): Promise<void> {
+    try {
+      for (const method of methods) await this.post(method);
+    } finally {
+      this.disconnect();
+    }
+  }
 }
 
 /** @internal where a call frame points, shortened to the path below the working directory. */

@@ -87,12 +87,7 @@ export class MemoryTracer extends Service<MemoryTracerOptions> {
     if (periodic?.isRunning) await periodic.stop();
     const session = this.#session;
     this.#session = undefined;
-    if (!session) return;
-    try {
-      await session.post('HeapProfiler.stopSampling');
-    } finally {
-      session.disconnect();
-    }
+    await session?.end('HeapProfiler.stopSampling');
   }
 
   /** Takes a sample now and returns the top rows (what each table shows). */

@@ -98,13 +98,7 @@ export class Profiler extends Service<ProfilerOptions> {
     if (periodic?.isRunning) await periodic.stop();
     const session = this.#session;
     this.#session = undefined;
-    if (!session) return;
-    try {
-      await session.post('Profiler.stop');
-      await session.post('Profiler.disable');
-    } finally {
-      session.disconnect();
-    }
+    await session?.end('Profiler.stop', 'Profiler.disable');
   }
 
   /** Ends the current profile, starts the next, logs the top functions and writes the file. */
