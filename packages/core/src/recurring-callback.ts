@@ -1,8 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AwaitChain } from './await-chain';
 import { InvalidStateError } from './errors/invalid-state-error';
 import { StrategySkip, StrategyStop } from './errors/strategy';
 import { getLogger } from './logger';
-import { sleep } from './sleep';
+import { type LongTimeout, setLongTimeout } from './long-timeout';
 import { Statistic } from './statistic';
 import { expectFunction } from './validate';
 
@@ -34,8 +34,6 @@ export interface RecurringStartOptions {
 }
 
 const log = getLogger('aiomisc.recurring');
-/** The RecurringCallback whose callback is running in this async context. */
-const insideCallback = new AsyncLocalStorage<RecurringCallback>();
 
 /**
  * Runs a callback over and over, asking a strategy for the delay before each run. Runs never
@@ -43,6 +41,9 @@ const insideCallback = new AsyncLocalStorage<RecurringCallback>();
  * loop goes on. `stop()` aborts the signal the run received and waits for it; a run that ends
  * because of that (it rejects once its signal aborted) counts as neither done nor failed.
  * Awaiting `stop()` from inside the callback does not wait for the run itself.
+ *
+ * The loop is driven by the timer and the run's own promise, so a tick costs one timer and,
+ * for an async callback, two promises; it installs no async hooks.
  *
  * @example
  * ```ts
@@ -57,13 +58,15 @@ export class RecurringCallback {
   readonly name: string;
   readonly #fn: (signal: AbortSignal) => unknown;
   readonly #statistic: RecurringCallbackStatistic;
-  #controller: AbortController | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #runs: AwaitChain;
+  #loop: Loop | undefined;
+  #finished: Promise<void> | undefined;
 
   constructor(fn: (signal: AbortSignal) => unknown, options: { name?: string } = {}) {
     this.#fn = expectFunction('fn', fn);
     this.name = options.name ?? (fn.name || 'anonymous');
     this.#statistic = new RecurringCallbackStatistic(this.name);
+    this.#runs = new AwaitChain(`run of ${this.name}`);
   }
 
   /** True while the loop runs. */
@@ -73,7 +76,7 @@ export class RecurringCallback {
 
   /** Resolves when the loop ends (stop, StrategyStop, a bad delay); undefined when not running. */
   get finished(): Promise<void> | undefined {
-    return this.#loop;
+    return this.#finished;
   }
 
   /**
@@ -83,14 +86,15 @@ export class RecurringCallback {
   start(strategy: RecurringStrategy, options: RecurringStartOptions = {}): void {
     expectFunction('strategy', strategy);
     if (this.#loop) throw new InvalidStateError(`${this.name} is already running`);
-    const controller = new AbortController();
-    this.#controller = controller;
-    this.#loop = this.#run(strategy, options, controller.signal).finally(() => {
-      if (this.#controller === controller) {
+    const loop = new Loop(this, this.#fn, strategy, options, this.#statistic, this.#runs);
+    this.#loop = loop;
+    this.#finished = loop.finished.then(() => {
+      if (this.#loop === loop) {
         this.#loop = undefined;
-        this.#controller = undefined;
+        this.#finished = undefined;
       }
     });
+    loop.next();
   }
 
   /**
@@ -99,78 +103,180 @@ export class RecurringCallback {
    * @throws {@link InvalidStateError} when it was never started or already ended.
    */
   async stop(): Promise<void> {
-    if (!this.#loop || !this.#controller)
-      throw new InvalidStateError(`${this.name}: callback not started`);
     const loop = this.#loop;
-    this.#controller.abort(new InvalidStateError(`${this.name} stopped`));
+    const finished = this.#finished;
+    if (!loop || !finished) throw new InvalidStateError(`${this.name}: callback not started`);
+    loop.abort(new InvalidStateError(`${this.name} stopped`));
     // Called from inside the callback, waiting for the run would wait for itself: the loop
     // ends as soon as this run returns.
-    if (insideCallback.getStore() === this) return;
-    await loop;
-  }
-
-  async #run(
-    strategy: RecurringStrategy,
-    options: RecurringStartOptions,
-    signal: AbortSignal,
-  ): Promise<void> {
-    const { shield = false, suppressExceptions = [] } = options;
-    const never = new AbortController().signal;
-    while (!signal.aborted) {
-      let delay: unknown;
-      try {
-        delay = await strategy(this);
-      } catch (error) {
-        if (StrategySkip.isInstance(error)) {
-          if (!(await pause(error.delayMs, signal))) return;
-          continue;
-        }
-        if (!StrategyStop.isInstance(error))
-          log.error({ err: error }, `${this.name}: strategy failed; stopping`);
-        return;
-      }
-      if (typeof delay !== 'number' || Number.isNaN(delay)) {
-        log.warn(`${this.name}: strategy returned ${String(delay)}, not a delay; stopping`);
-        return;
-      }
-      if (delay < 0) {
-        log.warn(`${this.name}: strategy returned a negative delay ${delay}; using 0`);
-        delay = 0;
-      }
-      if (!(await pause(delay as number, signal))) return;
-      await this.#call(shield ? never : signal, suppressExceptions);
-    }
-  }
-
-  async #call(signal: AbortSignal, suppressExceptions: readonly ErrorClass[]): Promise<void> {
-    const statistic = this.#statistic;
-    statistic.call_count++;
-    const t0 = performance.now();
-    try {
-      await insideCallback.run(this, this.#fn, signal);
-      statistic.done++;
-    } catch (error) {
-      // A run cut short by stop() is neither done nor failed (the seed re-raises the
-      // cancellation and counts nothing). A shielded run's signal never aborts.
-      if (signal.aborted) {
-        log.debug(`${this.name}: run cut short by stop()`);
-        return;
-      }
-      statistic.fail++;
-      if (!suppressExceptions.some((errorClass) => error instanceof errorClass)) {
-        log.error({ err: error }, `${this.name} failed`);
-      }
-    } finally {
-      statistic.sum_time += performance.now() - t0;
-    }
+    if (loop.isCalledFromRun()) return;
+    await finished;
   }
 }
 
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, { signal });
-    return true;
-  } catch {
-    return false;
+/**
+ * One started loop: strategy, delay, run, again; driven by callbacks rather than awaits.
+ * Plain private fields, not #fields: this is the per-tick path, and V8 11 reaches #fields and
+ * private methods more slowly.
+ */
+class Loop {
+  readonly finished: Promise<void>;
+  private readonly owner: RecurringCallback;
+  private readonly fn: (signal: AbortSignal) => unknown;
+  private readonly strategy: RecurringStrategy;
+  private readonly statistic: RecurringCallbackStatistic;
+  private readonly runs: AwaitChain;
+  private readonly suppress: readonly ErrorClass[];
+  private readonly controller = new AbortController();
+  /** What the callback receives: the loop's signal, or one that never aborts when shielded. */
+  private readonly runSignal: AbortSignal;
+  private end!: () => void;
+  private timer: LongTimeout | undefined;
+  /** A run or an async strategy is in flight; the loop ends when it settles. */
+  private busy = false;
+  /** The callback's synchronous part is executing. */
+  private inSyncRun = false;
+  private ended = false;
+  /** Start time of the async run in flight (one run at a time). */
+  private runT0 = 0;
+
+  constructor(
+    owner: RecurringCallback,
+    fn: (signal: AbortSignal) => unknown,
+    strategy: RecurringStrategy,
+    options: RecurringStartOptions,
+    statistic: RecurringCallbackStatistic,
+    runs: AwaitChain,
+  ) {
+    this.owner = owner;
+    this.fn = fn;
+    this.strategy = strategy;
+    this.statistic = statistic;
+    this.runs = runs;
+    this.suppress = options.suppressExceptions ?? [];
+    this.runSignal = options.shield ? new AbortController().signal : this.controller.signal;
+    this.finished = new Promise((resolve) => (this.end = resolve));
+    this.controller.signal.addEventListener('abort', this.onAbort, { once: true });
   }
+
+  abort(reason: Error): void {
+    this.controller.abort(reason);
+  }
+
+  /** True when the caller is the run in flight (its synchronous part or its await chain). */
+  isCalledFromRun(): boolean {
+    return this.inSyncRun || (this.busy && this.runs.includesCaller());
+  }
+
+  /** Asks the strategy for the next delay. */
+  next(): void {
+    if (this.controller.signal.aborted) return this.finish();
+    let delay: unknown;
+    try {
+      delay = this.strategy(this.owner);
+    } catch (error) {
+      return this.strategyFailed(error);
+    }
+    if (!isThenable(delay)) return this.wait(delay);
+    this.busy = true;
+    Promise.resolve(delay).then(
+      (value) => {
+        this.busy = false;
+        this.wait(value);
+      },
+      (error: unknown) => {
+        this.busy = false;
+        this.strategyFailed(error);
+      },
+    );
+  }
+
+  private wait(delay: unknown): void {
+    if (this.controller.signal.aborted) return this.finish();
+    const name = this.owner.name;
+    if (typeof delay !== 'number' || Number.isNaN(delay)) {
+      log.warn(`${name}: strategy returned ${String(delay)}, not a delay; stopping`);
+      return this.finish();
+    }
+    if (delay < 0) log.warn(`${name}: strategy returned a negative delay ${delay}; using 0`);
+    this.timer = setLongTimeout(this.run, Math.max(0, delay));
+  }
+
+  private strategyFailed(error: unknown): void {
+    if (this.controller.signal.aborted) return this.finish();
+    if (StrategySkip.isInstance(error)) {
+      this.timer = setLongTimeout(this.afterSkip, error.delayMs);
+      return;
+    }
+    if (!StrategyStop.isInstance(error))
+      log.error({ err: error }, `${this.owner.name}: strategy failed; stopping`);
+    this.finish();
+  }
+
+  private readonly afterSkip = (): void => this.next();
+
+  private readonly run = (): void => {
+    this.statistic.call_count++;
+    const t0 = performance.now();
+    let result: unknown;
+    let threw = false;
+    this.busy = true;
+    this.inSyncRun = true;
+    try {
+      result = this.fn(this.runSignal);
+    } catch (error) {
+      threw = true;
+      result = error;
+    } finally {
+      this.inSyncRun = false;
+    }
+    if (threw) return this.settled(t0, true, result);
+    if (!isThenable(result)) return this.settled(t0, false);
+    this.runT0 = t0;
+    this.runs.track(result, this.onRunSettled);
+  };
+
+  private readonly onRunSettled = (failed: boolean, error: unknown): void =>
+    this.settled(this.runT0, failed, error);
+
+  private settled(t0: number, failed: boolean, error?: unknown): void {
+    this.busy = false;
+    const statistic = this.statistic;
+    statistic.sum_time += performance.now() - t0;
+    if (!failed) statistic.done++;
+    else if (this.runSignal.aborted) {
+      // A run cut short by stop() is neither done nor failed (the seed re-raises the
+      // cancellation and counts nothing). A shielded run's signal never aborts.
+      log.debug(`${this.owner.name}: run cut short by stop()`);
+    } else {
+      statistic.fail++;
+      if (!this.suppress.some((errorClass) => error instanceof errorClass)) {
+        log.error({ err: error }, `${this.owner.name} failed`);
+      }
+    }
+    this.next();
+  }
+
+  private readonly onAbort = (): void => {
+    this.timer?.clear();
+    this.timer = undefined;
+    if (!this.busy) this.finish();
+  };
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.timer?.clear();
+    this.timer = undefined;
+    this.controller.signal.removeEventListener('abort', this.onAbort);
+    this.end();
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }

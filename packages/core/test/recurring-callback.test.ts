@@ -227,6 +227,140 @@ describe('RecurringCallback and stop()', () => {
   });
 });
 
+describe('stop() called by a run', () => {
+  it('awaiting stop() after an await inside the callback settles', async () => {
+    let stopped = false;
+    const callback = new RecurringCallback(
+      async () => {
+        await sleep(5);
+        await Promise.resolve();
+        await callback.stop();
+        stopped = true;
+      },
+      { name: 'self-stop-later' },
+    );
+    callback.start(() => 0);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(stopped).toBe(true);
+    await callback.finished;
+    expect(stats('self-stop-later')).toMatchObject({ call_count: 1, done: 1, fail: 0 });
+  });
+
+  it('a helper awaited by the callback, or a then-chain, may await stop() too', async () => {
+    const order: string[] = [];
+    const viaHelper = new RecurringCallback(
+      async () => {
+        const helper = async () => {
+          await sleep(1);
+          await viaHelper.stop();
+          order.push('helper');
+        };
+        await helper();
+      },
+      { name: 'self-stop-helper' },
+    );
+    const viaThen: RecurringCallback = new RecurringCallback(
+      () =>
+        sleep(1)
+          .then(() => viaThen.stop())
+          .then(() => void order.push('then')),
+      { name: 'self-stop-then' },
+    );
+    viaHelper.start(() => 0);
+    viaThen.start(() => 0);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(order.sort()).toEqual(['helper', 'then']);
+    expect(viaHelper.isRunning || viaThen.isRunning).toBe(false);
+  });
+
+  it("one callback awaiting another's stop() waits for that other run", async () => {
+    const events: string[] = [];
+    const other = new RecurringCallback(
+      async () => {
+        events.push('other started');
+        await sleep(100);
+        events.push('other finished');
+      },
+      { name: 'other' },
+    );
+    const stopper = new RecurringCallback(
+      async () => {
+        await sleep(10);
+        await other.stop();
+        events.push('stop returned');
+        await stopper.stop();
+      },
+      { name: 'stopper' },
+    );
+    other.start(() => 0);
+    stopper.start(() => 0);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(events).toEqual(['other started', 'other finished', 'stop returned']);
+    expect(other.isRunning || stopper.isRunning).toBe(false);
+  });
+
+  it("works under the application's own Error.prepareStackTrace, and leaves it in place", async () => {
+    const custom = (): string => 'custom stack';
+    const before = Error.prepareStackTrace;
+    Error.prepareStackTrace = custom;
+    try {
+      let stopped = false;
+      const callback = new RecurringCallback(
+        async () => {
+          await sleep(1);
+          await callback.stop();
+          stopped = true;
+        },
+        { name: 'self-stop-custom-stack' },
+      );
+      callback.start(() => 0);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(stopped).toBe(true);
+      expect(Error.prepareStackTrace).toBe(custom);
+      expect(new Error('x').stack).toBe('custom stack');
+    } finally {
+      Error.prepareStackTrace = before;
+    }
+  });
+
+  it('a task the callback left running is not the run: its stop() waits for the run', async () => {
+    let stopReturned = 0;
+    let runEnded = 0;
+    const callback = new RecurringCallback(
+      async () => {
+        void (async () => {
+          await sleep(5);
+          await callback.stop(); // the run does not wait on this task, so this waits for it
+          stopReturned = Date.now();
+        })();
+        await sleep(10);
+        runEnded = Date.now();
+      },
+      { name: 'detached' },
+    );
+    const t0 = Date.now();
+    callback.start(() => 1000);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(runEnded - t0).toBe(1010);
+    expect(stopReturned - t0).toBe(1010);
+    expect(callback.isRunning).toBe(false);
+  });
+});
+
+it('installs no async hooks: promises stay untracked after runs and a self-stop', async () => {
+  vi.useRealTimers();
+  const { execFileSync } = await import('node:child_process');
+  const probe = new URL('./fixtures/async-hooks-probe.mjs', import.meta.url);
+  const run = (control: string) =>
+    execFileSync(process.execPath, [probe.pathname], {
+      env: { ...process.env, CONTROL: control },
+      encoding: 'utf8',
+      timeout: 10_000,
+    }).trim();
+  expect(run('0')).toBe('ticks ok, promise hooks off');
+  expect(run('1')).toBe('ticks ok, promise hooks on'); // the probe can tell
+});
+
 describe('Long durations', () => {
   it.each([
     ['2^31 ms', 2 ** 31],

@@ -7,8 +7,8 @@ import { Cron } from 'croner';
 import { CronCallback, CronService, PeriodicService } from '../src/index';
 
 const JOBS = Number(process.env.BENCH_CRON_JOBS ?? 10_000);
-const TICKS = Number(process.env.BENCH_TICKS ?? 300);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const TICKS = Number(process.env.BENCH_TICKS ?? 150);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const CRON_SECONDS = Number(process.env.BENCH_CRON_SECONDS ?? 20);
 
 function timers(): number {
@@ -77,69 +77,91 @@ async function schedulerOverhead(): Promise<void> {
   });
 }
 
-/** Lateness of each tick against the one before: (gap - interval), setInterval vs PeriodicService. */
-function bareTicks(interval: number): Promise<number[]> {
-  return new Promise((resolve) => {
-    const late: number[] = [];
-    let last = performance.now();
-    const timer = setInterval(() => {
-      const now = performance.now();
-      late.push(Math.max(0, now - last - interval));
-      last = now;
-      if (late.length === TICKS) {
-        clearInterval(timer);
-        resolve(late);
-      }
-    }, interval);
-  });
+/** Records each tick's lateness against the one before, (gap - interval) in ms; false when done. */
+function lateness(interval: number): { tick: () => boolean; done: Promise<number[]> } {
+  const late: number[] = [];
+  let last = performance.now();
+  let finish!: (values: number[]) => void;
+  const done = new Promise<number[]>((resolve) => (finish = resolve));
+  const tick = () => {
+    const now = performance.now();
+    late.push(Math.max(0, now - last - interval));
+    last = now;
+    if (late.length < TICKS) return true;
+    finish(late);
+    return false;
+  };
+  return { tick, done };
+}
+
+/** A bare setInterval whose callback is the same async function PeriodicService runs (or a sync one). */
+function bareTicks(interval: number, asyncBody: boolean): Promise<number[]> {
+  const { tick, done } = lateness(interval);
+  const timer: NodeJS.Timeout = setInterval(
+    asyncBody
+      ? async () => {
+          if (!tick()) clearInterval(timer);
+        }
+      : () => {
+          if (!tick()) clearInterval(timer);
+        },
+    interval,
+  );
+  return done;
 }
 
 function serviceTicks(interval: number): Promise<number[]> {
-  return new Promise((resolve) => {
-    const late: number[] = [];
-    let last = performance.now();
-    class Tick extends PeriodicService {
-      async callback(): Promise<void> {
-        const now = performance.now();
-        late.push(Math.max(0, now - last - interval));
-        last = now;
-        if (late.length === TICKS) void this.stop().then(() => resolve(late));
-      }
+  const { tick, done } = lateness(interval);
+  class Tick extends PeriodicService {
+    async callback(): Promise<void> {
+      if (!tick()) void this.stop();
     }
-    void new Tick({ interval }).start();
-  });
+  }
+  void new Tick({ interval }).start();
+  return done;
 }
 
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
+/** p50/p99/max over all the rounds' samples pooled, in µs. */
 async function periodicLateness(): Promise<void> {
   const interval = 10;
-  const bare: ReturnType<typeof percentiles>[] = [];
-  const ours: ReturnType<typeof percentiles>[] = [];
-  // Interleaved rounds: the machine is shared, so each pair sees about the same load.
+  const samples = { sync: [] as number[], async: [] as number[], ours: [] as number[] };
+  // Interleaved rounds in alternating order: the machine is shared, so each kind sees about
+  // the same load, and none always runs right after another.
+  const kinds = [
+    () => bareTicks(interval, false).then((late) => samples.sync.push(...late)),
+    () => bareTicks(interval, true).then((late) => samples.async.push(...late)),
+    () => serviceTicks(interval).then((late) => samples.ours.push(...late)),
+  ];
   for (let roundIndex = 0; roundIndex < ROUNDS; roundIndex++) {
-    bare.push(percentiles(await bareTicks(interval)));
-    ours.push(percentiles(await serviceTicks(interval)));
+    const order = roundIndex % 2 === 0 ? kinds : [...kinds].reverse();
+    for (const kind of order) await kind();
   }
-  const summary = (rows: ReturnType<typeof percentiles>[]) => ({
-    p50_us: median(rows.map((row) => row.p50_us)),
-    p99_us: median(rows.map((row) => row.p99_us)),
-    max_us: Math.max(...rows.map((row) => row.max_us)),
-  });
-  const bareFigures = summary(bare);
-  const ourFigures = summary(ours);
-  report('services.jobs', `periodic ${interval} ms: lateness per tick (setInterval)`, {
-    ticks: TICKS,
-    rounds: ROUNDS,
-    ...bareFigures,
-  });
+  const sync = percentiles(samples.sync);
+  const bare = percentiles(samples.async);
+  const ours = percentiles(samples.ours);
+  const base = { ticks: TICKS * ROUNDS, rounds: ROUNDS };
+  report(
+    'services.jobs',
+    `periodic ${interval} ms: lateness per tick (setInterval, sync callback)`,
+    {
+      ...base,
+      ...sync,
+    },
+  );
+  report(
+    'services.jobs',
+    `periodic ${interval} ms: lateness per tick (setInterval, async callback)`,
+    {
+      ...base,
+      ...bare,
+    },
+  );
   report('services.jobs', `periodic ${interval} ms: lateness per tick (PeriodicService)`, {
-    ticks: TICKS,
-    rounds: ROUNDS,
-    ...ourFigures,
-    p50_vs_setInterval: round(ourFigures.p50_us / Math.max(bareFigures.p50_us, 1)),
-    p99_vs_setInterval: round(ourFigures.p99_us / Math.max(bareFigures.p99_us, 1)),
+    ...base,
+    ...ours,
+    p50_vs_setInterval: round(ours.p50_us / Math.max(bare.p50_us, 1)),
+    p99_vs_setInterval: round(ours.p99_us / Math.max(bare.p99_us, 1)),
+    p50_vs_sync_setInterval: round(ours.p50_us / Math.max(sync.p50_us, 1)),
   });
 }
 

@@ -278,9 +278,14 @@ describe('CronService', () => {
 
   it('stop() under an entrypoint waits for running jobs', async () => {
     const cron = new CronService();
+    let started = 0;
     let finished = 0;
+    let onStart!: () => void;
+    const running = new Promise<void>((resolve) => (onStart = resolve));
     cron.register(
       async () => {
+        started++;
+        onStart();
         await new Promise((resolve) => setTimeout(resolve, 300));
         finished++;
       },
@@ -289,8 +294,9 @@ describe('CronService', () => {
     );
     const ep = entrypoint({ services: [cron], catchSignals: [] });
     await ep.start();
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await running; // a run is in flight (at most a second away)
     await ep.stop();
+    expect(started).toBe(1);
     expect(finished).toBe(1);
   });
 
