@@ -1,5 +1,9 @@
 // Start and stop 1,000 trivial services through an entrypoint, and the same start()/stop()
-// calls through a bare Promise.all, in one run. Prints one JSON line per case and the ratio.
+// calls through a bare Promise.all, in one run. Then the cost a running PeriodicCallback puts
+// on every other promise of the process (none: it installs no async hooks). Prints one JSON
+// line per case and the ratio.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { report, round } from '@aiomisc/bench';
 import { entrypoint, Service } from '../src/index';
 
@@ -53,4 +57,27 @@ report('core-lifecycle', `bare_promise_all_${SERVICES}_services`, { p50_ms: best
 report('core-lifecycle', `entrypoint_${SERVICES}_services`, {
   p50_ms: best(results.entrypoint),
   overhead_ratio: Math.round((best(results.entrypoint) / best(results.bare)) * 100) / 100,
+});
+
+/** ms for 2,000,000 awaits in a fresh process, with `WITH` running beside them. */
+function awaitsMs(withWhat: 'none' | 'periodic' | 'als'): number {
+  const child = fileURLToPath(new URL('./promise-tax-child.mjs', import.meta.url));
+  const output = execFileSync(process.execPath, [child], {
+    env: { ...process.env, WITH: withWhat },
+    encoding: 'utf8',
+  });
+  return Number(output.trim());
+}
+
+const none = awaitsMs('none');
+const periodic = awaitsMs('periodic');
+const als = awaitsMs('als');
+report('core-promise-tax', '2,000,000 awaits, nothing else running', { ms: none });
+report('core-promise-tax', '2,000,000 awaits beside a running PeriodicCallback', {
+  ms: periodic,
+  ratio: round(periodic / none),
+});
+report('core-promise-tax', '2,000,000 awaits with an AsyncLocalStorage enabled (core before)', {
+  ms: als,
+  ratio: round(als / none),
 });
