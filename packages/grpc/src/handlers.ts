@@ -116,36 +116,37 @@ export function wrapHandler(
     : wrapAsyncReply(handler, statistic, method.path.slice(method.path.lastIndexOf('/') + 1));
 }
 
+/**
+ * Counts a call in and returns its one-shot finish: the first status code given is the call's
+ * (later ones, such as a reply after a cancel, return false and count nothing).
+ */
+function countCall(statistic: GRPCMethodStatistic): (code: number) => boolean {
+  statistic.calls++;
+  statistic.in_flight++;
+  let settled = false;
+  return (code) => {
+    if (settled) return false;
+    settled = true;
+    statistic.finish(code);
+    return true;
+  };
+}
+
 function wrapAsyncReply(
   handler: GRPCHandler,
   statistic: GRPCMethodStatistic,
   name: string,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    statistic.calls++;
-    statistic.in_flight++;
-    let settled = false;
-    (call as unknown as CallLike).on('cancelled', () => {
-      if (settled) return;
-      settled = true;
-      statistic.finish(grpc.status.CANCELLED);
-    });
+    const finish = countCall(statistic);
+    (call as unknown as CallLike).on('cancelled', () => finish(grpc.status.CANCELLED));
     const fail = (error: unknown): void => {
-      if (settled) return;
-      settled = true;
       const errorStatus = toErrorStatus(error);
-      statistic.finish(errorStatus.code);
-      callback(errorStatus);
+      if (finish(errorStatus.code)) callback(errorStatus);
     };
     const reply = (value: unknown): void => {
-      if (value === undefined) {
-        fail(new Error(`${name} returned no reply`));
-        return;
-      }
-      if (settled) return;
-      settled = true;
-      statistic.finish(grpc.status.OK);
-      callback(null, value);
+      if (value === undefined) fail(new Error(`${name} returned no reply`));
+      else if (finish(grpc.status.OK)) callback(null, value);
     };
     let result: unknown;
     try {
@@ -164,23 +165,13 @@ function wrapCallbackReply(
   statistic: GRPCMethodStatistic,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    statistic.calls++;
-    statistic.in_flight++;
-    let settled = false;
-    (call as unknown as CallLike).on('cancelled', () => {
-      if (settled) return;
-      settled = true;
-      statistic.finish(grpc.status.CANCELLED);
-    });
+    const finish = countCall(statistic);
+    (call as unknown as CallLike).on('cancelled', () => finish(grpc.status.CANCELLED));
     const respond: grpc.sendUnaryData<unknown> = (error, value, trailer, flags) => {
-      if (settled) return;
-      settled = true;
       if (error) {
         const errorStatus = toErrorStatus(error);
-        statistic.finish(errorStatus.code);
-        callback(errorStatus, null, trailer, flags);
-      } else {
-        statistic.finish(grpc.status.OK);
+        if (finish(errorStatus.code)) callback(errorStatus, null, trailer, flags);
+      } else if (finish(grpc.status.OK)) {
         callback(null, value, trailer, flags);
       }
     };
@@ -213,15 +204,8 @@ function wrapStreaming(
         writable: true,
       });
     }
-    statistic.calls++;
-    statistic.in_flight++;
-    let settled = false;
+    const finish = countCall(statistic);
     let errorCode: number | undefined;
-    const finish = (code: number): void => {
-      if (settled) return;
-      settled = true;
-      statistic.finish(code);
-    };
     call.on('error', (error) => {
       // grpc-js's own listener turns the error into the status the same way
       const code = (error as { code?: unknown } | null)?.code;

@@ -13,6 +13,7 @@ import {
 import type { BoundAddress, ListenOptions } from './options';
 import { formatPeer, stopDeadline, validateListen } from './options';
 import { TCPServerStatistic } from './statistics';
+import { StartStop } from './start-stop';
 
 const log = getLogger('aiomisc.services.tcp');
 
@@ -71,8 +72,7 @@ export abstract class TCPServer<
 
   #listener: Server | undefined;
   #controller: AbortController | undefined;
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
+  readonly #lifecycle = new StartStop(this.constructor.name);
   #closing = false;
   /** TLS only: every accepted TCP socket, before and after its handshake. */
   readonly #sockets = new Set<Socket>();
@@ -131,16 +131,7 @@ export abstract class TCPServer<
 
   /** Binds the listener; resolves once it accepts connections. */
   async start(): Promise<void> {
-    if (this.#starting !== undefined) {
-      throw new InvalidStateError(`${this.constructor.name} is already started`);
-    }
-    this.#starting = this.#listen();
-    try {
-      await this.#starting;
-    } catch (error) {
-      this.#starting = undefined;
-      throw error;
-    }
+    await this.#lifecycle.start(() => this.#listen());
   }
 
   async #listen(): Promise<void> {
@@ -306,23 +297,10 @@ export abstract class TCPServer<
    * destroys every connection left. Resolves once the listener and every socket are closed.
    */
   override async stop(_error?: unknown): Promise<void> {
-    if (this.#stopping !== undefined) return this.#stopping;
-    if (this.#starting === undefined) return;
-    this.#stopping = this.#stop();
-    try {
-      await this.#stopping;
-    } finally {
-      this.#stopping = undefined;
-      this.#starting = undefined;
-    }
+    await this.#lifecycle.stop(() => this.#stop());
   }
 
   async #stop(): Promise<void> {
-    try {
-      await this.#starting;
-    } catch {
-      return;
-    }
     const listener = this.#listener;
     if (listener === undefined) return;
     this.#closing = true;

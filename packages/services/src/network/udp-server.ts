@@ -13,6 +13,7 @@ import {
 import type { BoundAddress, ListenOptions } from './options';
 import { formatPeer, stopDeadline, validateListen } from './options';
 import { UDPServerStatistic } from './statistics';
+import { StartStop } from './start-stop';
 
 const log = getLogger('aiomisc.services.udp');
 
@@ -57,8 +58,7 @@ export abstract class UDPServer<
   readonly #config: { address: string; port: number; gracefulTimeout: number };
   #socket: UdpSocket | undefined;
   #controller: AbortController | undefined;
-  #starting: Promise<void> | undefined;
-  #stopping: Promise<void> | undefined;
+  readonly #lifecycle = new StartStop(this.constructor.name);
   #receiving = false;
   #pending = 0;
   #onIdle: (() => void) | undefined;
@@ -135,16 +135,7 @@ export abstract class UDPServer<
 
   /** Binds the socket; resolves once it receives datagrams. */
   async start(): Promise<void> {
-    if (this.#starting !== undefined) {
-      throw new InvalidStateError(`${this.constructor.name} is already started`);
-    }
-    this.#starting = this.#bind();
-    try {
-      await this.#starting;
-    } catch (error) {
-      this.#starting = undefined;
-      throw error;
-    }
+    await this.#lifecycle.start(() => this.#bind());
   }
 
   async #bind(): Promise<void> {
@@ -231,23 +222,10 @@ export abstract class UDPServer<
    * `gracefulTimeout` (at most 90 % of the entrypoint's `shutdownTimeout`), then closes the socket.
    */
   override async stop(_error?: unknown): Promise<void> {
-    if (this.#stopping !== undefined) return this.#stopping;
-    if (this.#starting === undefined) return;
-    this.#stopping = this.#stop();
-    try {
-      await this.#stopping;
-    } finally {
-      this.#stopping = undefined;
-      this.#starting = undefined;
-    }
+    await this.#lifecycle.stop(() => this.#stop());
   }
 
   async #stop(): Promise<void> {
-    try {
-      await this.#starting;
-    } catch {
-      return;
-    }
     const socket = this.#socket;
     if (socket === undefined) return;
     this.#receiving = false;
