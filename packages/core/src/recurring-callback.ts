@@ -36,6 +36,13 @@ export interface RecurringStartOptions {
 const log = getLogger('aiomisc.recurring');
 
 /**
+ * @internal PeriodicCallback's way to start the loop at a fixed rate: the next timer is armed
+ * when a run starts (start to start, as `setInterval`), and a run still going when the next one
+ * is due makes that one skipped and logged.
+ */
+export const startAtFixedRate = Symbol.for('aiomisc.recurring.startAtFixedRate');
+
+/**
  * Runs a callback over and over, asking a strategy for the delay before each run. Runs never
  * overlap: the next delay starts when the run ends. Errors are counted and logged, and the
  * loop goes on. `stop()` aborts the signal the run received and waits for it; a run that ends
@@ -84,9 +91,26 @@ export class RecurringCallback {
    * @throws {@link InvalidStateError} when it is already running.
    */
   start(strategy: RecurringStrategy, options: RecurringStartOptions = {}): void {
+    this.#start(strategy, options, false);
+  }
+
+  /** @internal see {@link startAtFixedRate}. */
+  [startAtFixedRate](strategy: RecurringStrategy, options: RecurringStartOptions = {}): void {
+    this.#start(strategy, options, true);
+  }
+
+  #start(strategy: RecurringStrategy, options: RecurringStartOptions, fixedRate: boolean): void {
     expectFunction('strategy', strategy);
     if (this.#loop) throw new InvalidStateError(`${this.name} is already running`);
-    const loop = new Loop(this, this.#fn, strategy, options, this.#statistic, this.#runs);
+    const loop = new Loop(
+      this,
+      this.#fn,
+      strategy,
+      options,
+      this.#statistic,
+      this.#runs,
+      fixedRate,
+    );
     this.#loop = loop;
     this.#finished = loop.finished.then(() => {
       if (this.#loop === loop) {
@@ -139,6 +163,10 @@ class Loop {
   private ended = false;
   /** Start time of the async run in flight (one run at a time). */
   private runT0 = 0;
+  /** Arm the next timer when a run starts, and skip a due run while one is going. */
+  private readonly fixedRate: boolean;
+  /** Fixed rate: due runs skipped while the current run goes on. */
+  private skipped = 0;
 
   constructor(
     owner: RecurringCallback,
@@ -147,8 +175,10 @@ class Loop {
     options: RecurringStartOptions,
     statistic: RecurringCallbackStatistic,
     runs: AwaitChain,
+    fixedRate: boolean,
   ) {
     this.owner = owner;
+    this.fixedRate = fixedRate;
     this.fn = fn;
     this.strategy = strategy;
     this.statistic = statistic;
@@ -199,7 +229,7 @@ class Loop {
       return this.finish();
     }
     if (delay < 0) log.warn(`${name}: strategy returned a negative delay ${delay}; using 0`);
-    this.timer = setLongTimeout(this.run, Math.max(0, delay));
+    this.timer = setLongTimeout(this.fixedRate ? this.due : this.run, Math.max(0, delay));
   }
 
   private strategyFailed(error: unknown): void {
@@ -215,7 +245,24 @@ class Loop {
 
   private readonly afterSkip = (): void => this.next();
 
+  /**
+   * Fixed rate: a run is due. Arms the next one first, then runs, unless the previous run is
+   * still going: then this one is skipped (logged once per run that overran).
+   */
+  private readonly due = (): void => {
+    const running = this.busy;
+    this.next();
+    if (this.ended) return;
+    if (!running) return this.run();
+    if (this.skipped++ === 0) {
+      log.warn(
+        `${this.owner.name}: the previous run is still going; skipping due runs until it ends`,
+      );
+    }
+  };
+
   private readonly run = (): void => {
+    this.skipped = 0;
     this.statistic.call_count++;
     const t0 = performance.now();
     let result: unknown;
@@ -254,7 +301,8 @@ class Loop {
         log.error({ err: error }, `${this.owner.name} failed`);
       }
     }
-    this.next();
+    if (!this.fixedRate) this.next();
+    else if (this.controller.signal.aborted) this.finish();
   }
 
   private readonly onAbort = (): void => {

@@ -227,6 +227,111 @@ describe('RecurringCallback and stop()', () => {
   });
 });
 
+describe('PeriodicCallback at a fixed rate', () => {
+  it('starts runs every interval from the first, whatever a run takes', async () => {
+    const starts: number[] = [];
+    const periodic = new PeriodicCallback(async () => {
+      starts.push(Date.now());
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    });
+    const t0 = Date.now();
+    periodic.start(100, { delay: 10, fixedRate: true });
+    await vi.advanceTimersByTimeAsync(400);
+    expect(starts.map((time) => time - t0)).toEqual([10, 110, 210, 310]);
+    const stopped = periodic.stop();
+    await vi.advanceTimersByTimeAsync(30);
+    await stopped;
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('skips the runs a slow run overlaps, with one warning per slow run, never stacking', async () => {
+    const lines: string[] = [];
+    const restore = setLoggerFactory(() => ({
+      debug: () => {},
+      info: () => {},
+      warn: (first: string | object, second?: string) =>
+        void lines.push(typeof first === 'string' ? first : (second ?? '')),
+      error: () => {},
+    }));
+    try {
+      const starts: number[] = [];
+      let running = 0;
+      let most = 0;
+      const periodic = new PeriodicCallback(
+        async () => {
+          starts.push(Date.now());
+          most = Math.max(most, ++running);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          running--;
+        },
+        { name: 'slow-rate' },
+      );
+      const t0 = Date.now();
+      periodic.start(100, { fixedRate: true });
+      await vi.advanceTimersByTimeAsync(650);
+      expect(starts.map((time) => time - t0)).toEqual([0, 300, 600]);
+      expect(most).toBe(1);
+      expect(lines).toEqual([
+        'slow-rate: the previous run is still going; skipping due runs until it ends',
+        'slow-rate: the previous run is still going; skipping due runs until it ends',
+      ]);
+      const stopped = periodic.stop();
+      await vi.advanceTimersByTimeAsync(250);
+      await stopped;
+      expect(stats('slow-rate')).toMatchObject({ call_count: 3, fail: 0 });
+    } finally {
+      restore();
+    }
+  });
+
+  it('stop() waits for the run in flight, and a run may stop it', async () => {
+    const events: string[] = [];
+    const periodic = new PeriodicCallback(async (signal) => {
+      events.push('run');
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      await sleep(20);
+      events.push('run finished');
+    });
+    periodic.start(50, { fixedRate: true });
+    await vi.advanceTimersByTimeAsync(1);
+    const stopped = periodic.stop().then(() => events.push('stopped'));
+    await vi.advanceTimersByTimeAsync(30);
+    await stopped;
+    expect(events).toEqual(['run', 'run finished', 'stopped']);
+
+    let runs = 0;
+    const selfStop = new PeriodicCallback(async () => {
+      if (++runs === 2) await selfStop.stop();
+    });
+    selfStop.start(10, { fixedRate: true });
+    await vi.advanceTimersByTimeAsync(100);
+    expect(runs).toBe(2);
+    expect(selfStop.isRunning).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('takes an interval of 2^31 ms and more', async () => {
+    let runs = 0;
+    const periodic = new PeriodicCallback(() => void runs++);
+    periodic.start(2 ** 31, { fixedRate: true });
+    await vi.advanceTimersByTimeAsync(500);
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(2 ** 31 - 1000);
+    expect(runs).toBe(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(runs).toBe(2);
+    await periodic.stop();
+  });
+
+  it('names fixedRate when it is not a boolean', () => {
+    const periodic = new PeriodicCallback(() => undefined);
+    expect(() => periodic.start(10, { fixedRate: 'yes' as unknown as boolean })).toThrow(
+      /fixedRate/,
+    );
+    expect(periodic.isRunning).toBe(false);
+  });
+});
+
 describe('stop() called by a run', () => {
   it('awaiting stop() after an await inside the callback settles', async () => {
     let stopped = false;

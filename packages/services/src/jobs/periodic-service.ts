@@ -1,4 +1,4 @@
-import { expectNumber, PeriodicCallback, Service } from '@aiomisc/core';
+import { expectBoolean, expectNumber, PeriodicCallback, Service } from '@aiomisc/core';
 import type { ErrorClass } from '@aiomisc/core';
 
 /** Options of a {@link PeriodicService}. */
@@ -7,6 +7,12 @@ export interface PeriodicServiceOptions {
   interval: number;
   /** Wait before the first run, in ms. @default 0 */
   delay?: number;
+  /**
+   * Start runs every `interval` ms from the first (start to start, as `setInterval`) instead of
+   * `interval` ms after each run ends; a run still going when the next is due makes that one
+   * skipped and logged, never stacked. @default false
+   */
+  fixedRate?: boolean;
   /** The callback's name in logs and statistics. @default the class name */
   name?: string;
   /** A run is not aborted at stop; stop still waits for it. @default false */
@@ -17,9 +23,10 @@ export interface PeriodicServiceOptions {
 
 /**
  * Runs `callback()` every `interval` ms as a service (the seed's `PeriodicService`), on core's
- * {@link PeriodicCallback}: runs never overlap (a slow run pushes the next back), errors are
- * logged and counted, and `stop()` waits for a run in flight (its `signal` is aborted unless
- * `shield` is set). Bad options are rejected at construction.
+ * {@link PeriodicCallback}: runs never overlap (a slow run pushes the next back, or with
+ * `fixedRate` makes the runs it overlaps skipped), errors are logged and counted, and `stop()`
+ * waits for a run in flight (its `signal` is aborted unless `shield` is set). Bad options are
+ * rejected at construction.
  *
  * @example
  * ```ts
@@ -42,17 +49,18 @@ export abstract class PeriodicService<
     super(...([options] as ConstructorParameters<typeof Service<TOptions>>));
     expectNumber('interval', this.options.interval, { min: Number.MIN_VALUE });
     expectNumber('delay', this.options.delay ?? 0, { min: 0 });
+    expectBoolean('fixedRate', this.options.fixedRate ?? false);
   }
 
   /** The work of one run; `signal` is aborted when the service stops (unless `shield`). */
   abstract callback(signal: AbortSignal): Promise<unknown>;
 
   override async start(): Promise<void> {
-    const { interval, delay = 0, name, shield, suppressExceptions } = this.options;
+    const { interval, delay = 0, fixedRate, name, shield, suppressExceptions } = this.options;
     const periodic = new PeriodicCallback((signal) => this.callback(signal), {
       name: name ?? this.constructor.name,
     });
-    periodic.start(interval, { delay, shield, suppressExceptions });
+    periodic.start(interval, { delay, fixedRate, shield, suppressExceptions });
     this.#periodic = periodic;
   }
 

@@ -62,6 +62,22 @@ describe('PeriodicService', () => {
     await service.stop();
   });
 
+  it('with fixedRate, runs start every interval and a slow run makes the overlapped ones skipped', async () => {
+    const service = new Counter({ interval: 20, work: 50, fixedRate: true });
+    await service.start();
+    await vi.advanceTimersByTimeAsync(590);
+    expect(service.maxActive).toBe(1);
+    // due every 20 ms; a run takes 50, so it starts at 0, 60, 120, ... (the two in between skipped)
+    expect(service.calls).toBe(10);
+    await service.stop();
+    const quick = new Counter({ interval: 20, work: 5, fixedRate: true });
+    await quick.start();
+    await vi.advanceTimersByTimeAsync(590);
+    expect(quick.calls).toBe(30); // 0, 20, ..., 580: the run time does not push them back
+    await quick.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('stop() waits for a run in flight and aborts its signal; a second stop is a no-op', async () => {
     const service = new Counter({ interval: 10, work: 10_000 });
     await service.start();
@@ -127,6 +143,7 @@ describe('PeriodicService', () => {
     bad({ interval: -5 }, 'interval');
     bad({ interval: Number.NaN }, 'interval');
     bad({ interval: 10, delay: -1 }, 'delay');
+    bad({ interval: 10, fixedRate: 'yes' }, 'fixedRate');
     expect(() => new Counter({} as PeriodicServiceOptions)).toThrow(RequiredOptionsError);
   });
 
