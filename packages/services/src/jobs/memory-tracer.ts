@@ -1,11 +1,6 @@
-import {
-  expectNumber,
-  getLogger,
-  InvalidStateError,
-  PeriodicCallback,
-  Service,
-} from '@aiomisc/core';
-import { frameLocation, humanizeBytes, InspectorSession } from './inspector-session';
+import { expectNumber, getLogger, InvalidStateError, Service } from '@aiomisc/core';
+import { InspectorSampler } from './inspector-sampler';
+import { frameLocation, humanizeBytes } from './inspector-session';
 
 /** Options of {@link MemoryTracer}. */
 export interface MemoryTracerOptions {
@@ -53,8 +48,7 @@ const log = getLogger('aiomisc.service.tracer');
  * ```
  */
 export class MemoryTracer extends Service<MemoryTracerOptions> {
-  #session: InspectorSession | undefined;
-  #periodic: PeriodicCallback | undefined;
+  #sampler: InspectorSampler | undefined;
   #previous = new Map<string, { objects: number; size: number }>();
 
   constructor(options: MemoryTracerOptions = {}) {
@@ -68,31 +62,26 @@ export class MemoryTracer extends Service<MemoryTracerOptions> {
   }
 
   override async start(): Promise<void> {
-    const session = new InspectorSession();
-    this.#session = session;
-    await session.post('HeapProfiler.enable');
-    await session.post('HeapProfiler.startSampling', {
-      samplingInterval: this.options.samplingInterval ?? 32768,
-    });
     this.#previous = new Map();
-    const periodic = new PeriodicCallback(() => this.showStats(), { name: 'memory-tracer' });
     const interval = this.options.interval ?? 5000;
-    periodic.start(interval, { delay: interval });
-    this.#periodic = periodic;
+    const samplingInterval = this.options.samplingInterval ?? 32768;
+    this.#sampler = await InspectorSampler.open(
+      'memory-tracer',
+      [['HeapProfiler.enable'], ['HeapProfiler.startSampling', { samplingInterval }]],
+      interval,
+      () => this.showStats(),
+    );
   }
 
   override async stop(): Promise<void> {
-    const periodic = this.#periodic;
-    this.#periodic = undefined;
-    if (periodic?.isRunning) await periodic.stop();
-    const session = this.#session;
-    this.#session = undefined;
-    await session?.end('HeapProfiler.stopSampling');
+    const sampler = this.#sampler;
+    this.#sampler = undefined;
+    await sampler?.close('HeapProfiler.stopSampling');
   }
 
   /** Takes a sample now and returns the top rows (what each table shows). */
   async takeSnapshot(): Promise<MemoryTracerRow[]> {
-    const session = this.#session;
+    const session = this.#sampler?.session;
     if (!session) throw new InvalidStateError('MemoryTracer is not started');
     const { profile } = await session.post<{ profile: SamplingProfile }>(
       'HeapProfiler.getSamplingProfile',

@@ -1,13 +1,7 @@
 import { writeFile } from 'node:fs/promises';
-import {
-  expectNumber,
-  expectOneOf,
-  getLogger,
-  InvalidStateError,
-  PeriodicCallback,
-  Service,
-} from '@aiomisc/core';
-import { frameLocation, InspectorSession } from './inspector-session';
+import { expectNumber, expectOneOf, getLogger, InvalidStateError, Service } from '@aiomisc/core';
+import { InspectorSampler } from './inspector-sampler';
+import { frameLocation } from './inspector-session';
 
 /** Options of {@link Profiler}. */
 export interface ProfilerOptions {
@@ -64,8 +58,7 @@ const log = getLogger('aiomisc.service.profiler');
  * ```
  */
 export class Profiler extends Service<ProfilerOptions> {
-  #session: InspectorSession | undefined;
-  #periodic: PeriodicCallback | undefined;
+  #sampler: InspectorSampler | undefined;
 
   constructor(options: ProfilerOptions = {}) {
     super(options);
@@ -79,31 +72,28 @@ export class Profiler extends Service<ProfilerOptions> {
   }
 
   override async start(): Promise<void> {
-    const session = new InspectorSession();
-    this.#session = session;
-    await session.post('Profiler.enable');
-    await session.post('Profiler.setSamplingInterval', {
-      interval: this.options.samplingInterval ?? 1000,
-    });
-    await session.post('Profiler.start');
     const interval = this.options.interval ?? 10_000;
-    const periodic = new PeriodicCallback(() => this.rotate(), { name: 'profiler' });
-    periodic.start(interval, { delay: interval });
-    this.#periodic = periodic;
+    this.#sampler = await InspectorSampler.open(
+      'profiler',
+      [
+        ['Profiler.enable'],
+        ['Profiler.setSamplingInterval', { interval: this.options.samplingInterval ?? 1000 }],
+        ['Profiler.start'],
+      ],
+      interval,
+      () => this.rotate(),
+    );
   }
 
   override async stop(): Promise<void> {
-    const periodic = this.#periodic;
-    this.#periodic = undefined;
-    if (periodic?.isRunning) await periodic.stop();
-    const session = this.#session;
-    this.#session = undefined;
-    await session?.end('Profiler.stop', 'Profiler.disable');
+    const sampler = this.#sampler;
+    this.#sampler = undefined;
+    await sampler?.close('Profiler.stop', 'Profiler.disable');
   }
 
   /** Ends the current profile, starts the next, logs the top functions and writes the file. */
   async rotate(): Promise<CpuProfile> {
-    const session = this.#session;
+    const session = this.#sampler?.session;
     if (!session) throw new InvalidStateError('Profiler is not started');
     const { profile } = await session.post<{ profile: CpuProfile }>('Profiler.stop');
     await session.post('Profiler.start');

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidArgumentError, setLoggerFactory, type Logger } from '@aiomisc/core';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryTracer, Profiler, type CpuProfile } from '../../src/index';
 
 let records: { name: string; message: string }[] = [];
@@ -131,5 +131,31 @@ describe('Profiler', () => {
 
   it('rejects a bad order, naming it', () => {
     expect(() => new Profiler({ order: 'random' as 'self' })).toThrow(/order/);
+  });
+});
+
+describe('InspectorSampler (what MemoryTracer and Profiler share)', () => {
+  it('a setup command that fails disconnects the session and starts no reports', async () => {
+    const { InspectorSampler } = await import('../../src/jobs/inspector-sampler');
+    const { InspectorSession } = await import('../../src/jobs/inspector-session');
+    const disconnect = vi.spyOn(InspectorSession.prototype, 'disconnect');
+    let reports = 0;
+    try {
+      await expect(
+        InspectorSampler.open(
+          'bad-setup',
+          [['Profiler.enable'], ['Nope.nothing']],
+          10,
+          async () => {
+            reports++;
+          },
+        ),
+      ).rejects.toThrow(/Nope\.nothing/);
+      expect(disconnect).toHaveBeenCalledTimes(1);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(reports).toBe(0);
+    } finally {
+      disconnect.mockRestore();
+    }
   });
 });
