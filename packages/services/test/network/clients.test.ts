@@ -94,14 +94,14 @@ describe('TCPClient', () => {
   });
 
   it('destroys the socket of a handler that ignores the signal at gracefulTimeout', async () => {
-    class Stubborn extends TCPClient {
+    class IgnoresItsSignal extends TCPClient {
       async handleConnection() {
         await new Promise(() => {});
       }
     }
     const server = new Echo({ port: 0 });
     await server.start();
-    const client = new Stubborn({ port: server.address().port, gracefulTimeout: 200 });
+    const client = new IgnoresItsSignal({ port: server.address().port, gracefulTimeout: 200 });
     await client.start();
     await waitFor(() => server.statistic.open === 1);
     const started = performance.now();
